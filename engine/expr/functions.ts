@@ -1,0 +1,127 @@
+// The function library every transform can call, registered once per compiled expression.
+// Each is generic (no provider knowledge) and linear-time where JSONata alone would be quadratic.
+import { createHash, randomBytes } from 'node:crypto'
+import { parsePartialJson } from './partial-json.js'
+import { globToRegExp } from '../ruleset/glob.js'
+
+type Fn = (...args: any[]) => unknown
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+function randomId(prefix = '', length = 24): string {
+  const bytes = randomBytes(length)
+  let out = prefix
+  for (const b of bytes) out += ID_ALPHABET[b % ID_ALPHABET.length]
+  return out
+}
+
+function keyOf(item: unknown, key: string): unknown {
+  let v: any = item
+  for (const part of key.split('.')) v = v == null ? undefined : v[part]
+  return v
+}
+
+function keysFor(items: unknown[], keys: unknown): unknown[] {
+  if (typeof keys === 'string') return items.map((it) => keyOf(it, keys))
+  if (Array.isArray(keys)) return keys
+  throw new TypeError('expected a field name or an array of keys')
+}
+
+const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v])
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (b === undefined) return a
+  if (!isPlainObject(a) || !isPlainObject(b)) return b
+  const out: Record<string, unknown> = { ...a }
+  for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v)
+  return out
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+export { deepMerge }
+
+/** name → [implementation, JSONata signature or undefined]. */
+export const FUNCTIONS: Record<string, [Fn, string | undefined]> = {
+  /** JSON text → value; `fallback` (default: undefined) when the text is not valid JSON. */
+  parseJson: [(s: unknown, fallback?: unknown) => {
+    if (typeof s !== 'string') return fallback
+    try { return JSON.parse(s) } catch { return fallback }
+  }, undefined],
+  /** The value of an incomplete JSON text (streamed arguments): strings cut at their last whole character. */
+  partialJson: [(s: unknown) => (typeof s === 'string' ? safe(() => parsePartialJson(s)) : undefined), undefined],
+  /** JSON.stringify: unlike $string, quotes strings. */
+  toJson: [(v: unknown) => (v === undefined ? undefined : JSON.stringify(v)), undefined],
+  /** Splits an array into runs of consecutive items whose key (a field path, or a parallel array of keys) is equal. */
+  groupRuns: [(items: unknown, keys: unknown) => {
+    const arr = asArray(items)
+    const ks = keysFor(arr, keys)
+    const runs: unknown[][] = []
+    let prev: unknown = Symbol('none')
+    arr.forEach((it, i) => {
+      const k = ks[i]
+      if (runs.length > 0 && k === prev) runs[runs.length - 1]!.push(it)
+      else runs.push([it])
+      prev = k
+    })
+    return runs
+  }, undefined],
+  /** An object from key (a field path, or a parallel array of keys) to item; later items win. */
+  indexBy: [(items: unknown, keys: unknown) => {
+    const arr = asArray(items)
+    const ks = keysFor(arr, keys)
+    const out: Record<string, unknown> = {}
+    arr.forEach((it, i) => { const k = ks[i]; if (k !== undefined && k !== null) out[String(k)] = it })
+    return out
+  }, undefined],
+  /** A copy of an object without the given keys. */
+  omit: [(obj: unknown, keys: unknown) => {
+    if (!isPlainObject(obj)) return obj
+    const drop = new Set(asArray(keys).map(String))
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(obj)) if (!drop.has(k)) out[k] = v
+    return out
+  }, undefined],
+  /** A copy of an object with only the given keys. */
+  pick: [(obj: unknown, keys: unknown) => {
+    if (!isPlainObject(obj)) return undefined
+    const out: Record<string, unknown> = {}
+    for (const k of asArray(keys).map(String)) if (obj[k] !== undefined) out[k] = obj[k]
+    return out
+  }, undefined],
+  /** A copy of an object without its null values; undefined when nothing is left. */
+  compact: [(obj: unknown) => {
+    if (!isPlainObject(obj)) return obj
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(obj)) if (v !== null && v !== undefined) out[k] = v
+    return Object.keys(out).length ? out : undefined
+  }, undefined],
+  /** Deep merge of objects, later wins; arrays and scalars are replaced. */
+  deepMerge: [(...objs: unknown[]) => objs.reduce((a, b) => deepMerge(a, b), undefined), undefined],
+  /** Always an array: undefined → [], a value → [value]. */
+  array: [(v: unknown) => asArray(v), undefined],
+  /** A random id such as `call_Xy3…`. */
+  id: [(prefix?: string, length?: number) => randomId(prefix ?? '', length ?? 24), undefined],
+  /** A short stable hash (sha256, hex) of a string. */
+  hash: [(s: unknown, length?: number) => createHash('sha256').update(String(s)).digest('hex').slice(0, length ?? 16), undefined],
+  /** Rough token count of a text or value (4 characters a token). */
+  estimateTokens: [(v: unknown) => {
+    if (v === undefined || v === null) return 0
+    const s = typeof v === 'string' ? v : JSON.stringify(v)
+    return Math.ceil(s.length / 4)
+  }, undefined],
+  /** Glob match (`*` any run of characters, `?` one). */
+  globMatch: [(s: unknown, pattern: string) => typeof s === 'string' && globToRegExp(pattern).test(s), undefined],
+  /** Seconds since the epoch. */
+  unixTime: [() => Math.floor(Date.now() / 1000), undefined],
+  /** An environment variable, or the fallback. */
+  env: [(name: string, fallback?: string) => process.env[name] ?? fallback, undefined],
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try { return f() } catch { return undefined }
+}
+
+export const FUNCTION_NAMES = new Set([...Object.keys(FUNCTIONS), 'recall', 'remember'])
