@@ -1,0 +1,30 @@
+// Evaluates a placed expression; a failure becomes a RouteError that names the rule and the
+// file:line:col of the failing token.
+import { RouteError, type Place } from '../errors.js'
+import type { PlacedExpr } from '../ruleset/ruleset.js'
+
+export async function evaluate(p: PlacedExpr, input: unknown, bindings: Record<string, unknown>, rule: string): Promise<unknown> {
+  try {
+    return await p.expr.evaluate(input, bindings)
+  } catch (err) {
+    throw transformError(err, p, rule)
+  }
+}
+
+export function transformError(err: unknown, p: PlacedExpr, rule: string): RouteError {
+  if (err instanceof RouteError) return err
+  const e = err as { message?: string; code?: string; position?: number }
+  const at = placeWithin(p, (e.position ?? 1) - 1)
+  const where = `${at.file}:${at.line}:${at.col}`
+  const timeout = e.code === 'D1012'
+  const what = timeout ? 'took longer than its time limit' : e.code === 'D1011' ? 'exceeded its recursion limit' : `failed: ${e.message ?? String(err)}`
+  return new RouteError(timeout ? 'RE_TRANSFORM_TIMEOUT' : 'RE_TRANSFORM_FAILED', `transform in rule '${rule}' at ${where} ${what}`, { rule, at, cause: err })
+}
+
+/** The place of a 0-based offset inside the expression's source. */
+export function placeWithin(p: PlacedExpr, offset: number): Place {
+  const before = p.expr.source.slice(0, Math.max(0, offset)).split('\n')
+  const line = p.at.line + before.length - 1
+  const col = before.length === 1 ? p.at.col + before[0]!.length : before.at(-1)!.length + 1
+  return { file: p.at.file, line, col }
+}

@@ -1,0 +1,90 @@
+// match: → one Matcher: sets and regular expressions built here, so matching a request does no parsing.
+import { isDeepStrictEqual } from 'node:util'
+import { globToRegExp, isGlob } from './glob.js'
+import type { Matcher, PlacedExpr } from './ruleset.js'
+
+type Cond = unknown
+
+/** A dotted path getter: `a.b.0.c`. */
+export function getter(path: string): (v: unknown) => unknown {
+  const parts = path.split('.')
+  if (parts.length === 1) return (v) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[path] : undefined)
+  return (v) => {
+    let x: unknown = v
+    for (const p of parts) {
+      if (x === null || typeof x !== 'object') return undefined
+      x = (x as Record<string, unknown>)[p]
+    }
+    return x
+  }
+}
+
+const isEmpty = (v: unknown): boolean =>
+  v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0)
+
+const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
+
+/** One condition → a test on the field's value. */
+export function compileCondition(c: Cond): (v: unknown) => boolean {
+  if (c === null || typeof c !== 'object') return (v) => v === c
+  const o = c as Record<string, unknown>
+  const tests: ((v: unknown) => boolean)[] = []
+  if (o.exists !== undefined) tests.push(o.exists ? (v) => v !== undefined : (v) => v === undefined)
+  if (o.absent !== undefined) tests.push(o.absent ? (v) => v === undefined : (v) => v !== undefined)
+  if (o.empty !== undefined) tests.push(o.empty ? isEmpty : (v) => !isEmpty(v))
+  if ('equals' in o) tests.push((v) => isDeepStrictEqual(v, o.equals))
+  if (Array.isArray(o.in)) { const vals = o.in; tests.push((v) => vals.some((x) => isDeepStrictEqual(v, x))) }
+  if (typeof o.glob === 'string') { const re = globToRegExp(o.glob); tests.push((v) => typeof v === 'string' && re.test(v)) }
+  if (typeof o.type === 'string') { const t = o.type; tests.push((v) => typeOf(v) === t) }
+  return tests.length === 1 ? tests[0]! : (v) => tests.every((t) => t(v))
+}
+
+/** `{ "dotted.path": condition }` → one test on an object. */
+export function compileFields(fields: Record<string, Cond>): (obj: unknown) => boolean {
+  const tests = Object.entries(fields).map(([path, c]) => {
+    const get = getter(path)
+    const test = compileCondition(c)
+    return (obj: unknown) => test(get(obj))
+  })
+  return (obj) => tests.every((t) => t(obj))
+}
+
+export function compilePaths(spec: unknown): (path: string) => boolean {
+  const items = Array.isArray(spec) ? spec : [spec]
+  const exact = new Set<string>()
+  const tests: ((p: string) => boolean)[] = []
+  for (const it of items) {
+    if (typeof it === 'string') {
+      if (isGlob(it)) { const re = globToRegExp(it, '/'); tests.push((p) => re.test(p)) }
+      else exact.add(it)
+    } else if (it && typeof it === 'object' && typeof (it as { prefix?: unknown }).prefix === 'string') {
+      const prefix = (it as { prefix: string }).prefix
+      tests.push((p) => p.startsWith(prefix))
+    }
+  }
+  if (tests.length === 0) return (p) => exact.has(p)
+  return (p) => exact.has(p) || tests.some((t) => t(p))
+}
+
+export function compileModel(spec: unknown): (model: string) => boolean {
+  if (spec && typeof spec === 'object' && !Array.isArray(spec)) {
+    const re = new RegExp((spec as { regex: string }).regex)
+    return (m) => re.test(m)
+  }
+  const globs = (Array.isArray(spec) ? spec : [spec]).map(String)
+  const re = new RegExp(globs.map((g) => globToRegExp(g).source).join('|'))
+  return (m) => re.test(m)
+}
+
+export function compileMatch(m: Record<string, unknown>, when: PlacedExpr | null): Matcher {
+  const body = m.body ? compileFields(m.body as Record<string, Cond>) : null
+  const headers = m.headers ? compileFields(m.headers as Record<string, Cond>) : null
+  return {
+    methods: m.method ? new Set((Array.isArray(m.method) ? m.method : [m.method]).map((x) => String(x).toUpperCase())) : null,
+    paths: m.path !== undefined ? compilePaths(m.path) : null,
+    model: m.model !== undefined ? compileModel(m.model) : null,
+    fields: body || headers ? (b, h) => (!body || body(b)) && (!headers || headers(h)) : null,
+    when,
+  }
+}

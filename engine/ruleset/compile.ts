@@ -1,0 +1,367 @@
+// Source files → one frozen Ruleset, or the problems that prevent it. Runs at start, on reload and
+// in lint; never per request.
+import { dirname, resolve } from 'node:path'
+import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, type Limits } from '../expr/compile.js'
+import { FUNCTION_NAMES } from '../expr/functions.js'
+import { compileFields, compileMatch } from './compile-match.js'
+import { compileStream } from './compile-stream.js'
+import { expandEnv, expandEnvDeep } from './env.js'
+import { ProblemList } from './problems.js'
+import * as readModule from './read.js'
+import { displayName, isRuleFile, nodeAt, placeOf, placeOfText, readSources, type SourceSet, type YamlPath, type YamlSource } from './read.js'
+import type { Alias, PlacedExpr, RequestStep, Rule, Ruleset, StepCondition, StreamProgram, Template, Upstream } from './ruleset.js'
+import { validateSource } from './validate.js'
+
+export interface LoadResult {
+  ruleset: Ruleset | null
+  problems: ProblemList
+  sources: SourceSet | null
+  /** Absolute paths of files some rule references, for the unused-file check. */
+  used: Set<string>
+}
+
+export interface LoadOptions {
+  limits?: Limits
+}
+
+export async function loadRuleset(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  const problems = new ProblemList()
+  let sources: SourceSet
+  try {
+    sources = await readSources(dir, problems)
+  } catch (err) {
+    problems.error({ file: displayName(resolve(dir)), line: 1, col: 1 }, 'RE_READ', `cannot read the rules directory: ${(err as Error).message}`)
+    return { ruleset: null, problems, sources: null, used: new Set() }
+  }
+  const c = new Compiler(sources, problems, opts.limits ?? DEFAULT_LIMITS)
+  const ruleset = c.compile()
+  return { ruleset: problems.errors.length ? null : ruleset, problems, sources, used: c.used }
+}
+
+const BINDINGS = new Set(['request', 'ctx', 'vars', 'models', 'state', 'error', 'recall', 'remember'])
+const DEFAULT_TIMEOUTS = { connect: 10_000, firstByte: 300_000, idle: 300_000 }
+
+class Compiler {
+  readonly used = new Set<string>()
+  readonly #fileExprs = new Map<string, PlacedExpr | null>()
+  readonly #streams = new Map<string, StreamProgram | null>()
+  readonly #pipelines = new Map<string, { src: YamlSource; steps: unknown[]; compiled?: RequestStep[] }>()
+  readonly #compilingPipelines = new Set<string>()
+  readonly #byPath: Map<string, YamlSource>
+
+  constructor(readonly sources: SourceSet, readonly problems: ProblemList, readonly limits: Limits) {
+    this.#byPath = new Map(sources.yaml.map((s) => [s.path, s]))
+  }
+
+  compile(): Ruleset {
+    const ruleFiles = this.sources.yaml.filter((s) => isRuleFile(s) && validateSource(s, 'rules', this.problems))
+    const upstreams = new Map<string, Upstream>()
+    const aliases = new Map<string, Alias>()
+    const models: { id: string; owned_by: string }[] = []
+    const vars: Record<string, unknown> = {}
+    const seen = new Map<string, string>()
+    const once = (kind: string, name: string, src: YamlSource, path: YamlPath): boolean => {
+      const key = `${kind}\0${name}`
+      const first = seen.get(key)
+      if (first) {
+        this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_DUPLICATE', `${kind} "${name}" is already defined in ${first}`)
+        return false
+      }
+      seen.set(key, `${src.name}:${placeOf(src, nodeAt(src.doc, path)).line}`)
+      return true
+    }
+
+    for (const src of ruleFiles) {
+      const d = src.data as Record<string, any>
+      for (const [name, u] of Object.entries<any>(d.upstreams ?? {})) {
+        if (once('upstream', name, src, ['upstreams', name])) upstreams.set(name, this.upstream(src, name, u))
+      }
+      for (const [name, steps] of Object.entries<any>(d.pipelines ?? {})) {
+        if (once('pipeline', name, src, ['pipelines', name])) this.#pipelines.set(name, { src, steps })
+      }
+      for (const [k, v] of Object.entries<any>(d.vars ?? {})) {
+        if (once('var', k, src, ['vars', k])) vars[k] = this.env(src, ['vars', k], v)
+      }
+      for (const [i, m] of (d.models ?? []).entries()) {
+        const id = typeof m === 'string' ? m : m.id
+        if (once('model', id, src, ['models', i])) models.push({ id, owned_by: (typeof m === 'object' && m.owned_by) || 'route-engine' })
+      }
+      for (const [name, a] of Object.entries<any>(d.aliases ?? {})) {
+        if (!once('alias', name, src, ['aliases', name])) continue
+        const v = this.env(src, ['aliases', name], a) as any
+        aliases.set(name, typeof v === 'string' ? { model: v, set: null } : { model: v.model, set: v.set ?? null })
+        if (!models.some((m) => m.id === name)) models.push({ id: name, owned_by: (typeof a === 'object' && a.owned_by) || 'route-engine' })
+      }
+    }
+
+    const rules: Rule[] = []
+    for (const src of ruleFiles) {
+      for (const [i, r] of ((src.data as any).rules ?? []).entries()) {
+        if (!once('rule', r.name, src, ['rules', i, 'name'])) continue
+        const rule = this.rule(src, ['rules', i], r, upstreams)
+        if (rule) rules.push(rule)
+      }
+    }
+    for (const src of this.sources.yaml) {
+      if (!isRuleFile(src) && !this.used.has(src.path)) this.problems.warn(placeOf(src, null), 'RE_UNUSED_FILE', 'no rule references this file')
+    }
+    for (const path of this.sources.texts.keys()) {
+      if (!this.used.has(path)) this.problems.warn({ file: displayName(path), line: 1, col: 1 }, 'RE_UNUSED_FILE', 'no rule references this file')
+    }
+    return deepFreeze({
+      rules,
+      upstreams,
+      aliases,
+      models,
+      vars,
+      hash: this.sources.hash,
+      loadedAt: new Date(),
+      files: this.sources.yaml.map((s) => s.path).concat([...this.sources.texts.keys()]),
+    })
+  }
+
+  /** Expands ${VAR} in a value; an unset variable without a default is a warning at its node. */
+  env(src: YamlSource, path: YamlPath, v: unknown): unknown {
+    return expandEnvDeep(v, (ref, sub) => {
+      if (!ref.set) this.problems.warn(placeOf(src, nodeAt(src.doc, [...path, ...sub])), 'RE_UNSET_ENV', `environment variable ${ref.name} is not set`)
+    })
+  }
+
+  upstream(src: YamlSource, name: string, u: any): Upstream {
+    const base = expandEnv(u.base)
+    for (const r of base.refs) if (!r.set) this.problems.warn(placeOf(src, nodeAt(src.doc, ['upstreams', name, 'base'])), 'RE_UNSET_ENV', `environment variable ${r.name} is not set: upstream "${name}" has no base URL`)
+    const headers: Record<string, string> = {}
+    const secrets: string[] = []
+    for (const [h, raw] of Object.entries<string>(u.headers ?? {})) {
+      const { value, refs } = expandEnv(raw)
+      const unset = refs.filter((r) => !r.set)
+      for (const r of unset) this.problems.warn(placeOf(src, nodeAt(src.doc, ['upstreams', name, 'headers', h])), 'RE_UNSET_ENV', `environment variable ${r.name} is not set: header "${h}" of upstream "${name}" is not sent`)
+      if (unset.length) continue
+      headers[h.toLowerCase()] = value
+      if (refs.length) secrets.push(value)
+    }
+    return {
+      name,
+      base: base.value.replace(/\/+$/, ''),
+      baseVars: base.refs.map((r) => r.name),
+      headers,
+      secrets: secrets.filter((s) => s.length >= 4),
+      forward: (u.forward ?? []).map((f: string) => f.toLowerCase()),
+      timeouts: { ...DEFAULT_TIMEOUTS, ...(u.timeouts ?? {}) },
+    }
+  }
+
+  rule(src: YamlSource, path: YamlPath, r: any, upstreams: Map<string, Upstream>): Rule | null {
+    const at = placeOf(src, nodeAt(src.doc, path))
+    const m = this.env(src, [...path, 'match'], r.match) as Record<string, unknown>
+    const when = typeof m.when === 'string' ? this.inline(src, [...path, 'match', 'when'], m.when) : null
+    let matcher
+    try {
+      matcher = compileMatch(m, when)
+    } catch (err) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'match', 'model'])), 'RE_BAD_PATTERN', (err as Error).message)
+      return null
+    }
+    const up = r.upstream
+    if (up && !upstreams.has(up.to)) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'upstream', 'to'])), 'RE_UNKNOWN_UPSTREAM', `unknown upstream "${up.to}"${upstreams.size ? ` (defined: ${[...upstreams.keys()].join(', ')})` : ''}`)
+    }
+    const resp = r.response ?? {}
+    return {
+      name: r.name,
+      at,
+      match: matcher,
+      vars: (this.env(src, [...path, 'vars'], r.vars ?? {}) as Record<string, unknown>),
+      request: this.steps(src, [...path, 'request'], r.request ?? []),
+      upstream: up
+        ? {
+            name: up.to,
+            path: this.template(src, [...path, 'upstream', 'path'], up.path ?? ''),
+            method: up.method ? String(up.method).toUpperCase() : null,
+            headers: Object.fromEntries(Object.entries<string>(up.headers ?? {}).map(([k, v]) => [k.toLowerCase(), this.template(src, [...path, 'upstream', 'headers', k], v)])),
+          }
+        : null,
+      reply: r.reply
+        ? {
+            status: r.reply.status ?? 200,
+            headers: this.env(src, [...path, 'reply', 'headers'], r.reply.headers ?? {}) as Record<string, string>,
+            body: r.reply.body === undefined ? null : this.expr(src, [...path, 'reply', 'body'], r.reply.body),
+          }
+        : null,
+      response: {
+        body: resp.body === undefined ? null : this.expr(src, [...path, 'response', 'body'], resp.body),
+        stream: resp.stream === undefined ? null : this.stream(src, [...path, 'response', 'stream'], resp.stream),
+        error: resp.error === undefined ? null : this.expr(src, [...path, 'response', 'error'], resp.error),
+      },
+    }
+  }
+
+  steps(src: YamlSource, path: YamlPath, steps: unknown[]): RequestStep[] {
+    const out: RequestStep[] = []
+    steps.forEach((s, i) => {
+      const p = [...path, i]
+      if (typeof s === 'string') {
+        const expr = this.expr(src, p, s)
+        if (expr) out.push({ kind: 'transform', when: null, expr })
+        return
+      }
+      const o = s as Record<string, any>
+      const when = this.condition(src, [...p, 'when'], o.when)
+      if (o.use !== undefined) {
+        const steps = this.pipeline(src, [...p, 'use'], o.use)
+        if (steps) out.push({ kind: 'pipeline', when, name: o.use, steps })
+      } else {
+        const kind = o.fail !== undefined ? 'fail' : 'transform'
+        const expr = this.expr(src, [...p, kind], o[kind])
+        if (expr) out.push({ kind, when, expr })
+      }
+    })
+    return out
+  }
+
+  pipeline(src: YamlSource, path: YamlPath, name: string): RequestStep[] | null {
+    const p = this.#pipelines.get(name)
+    if (!p) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_UNKNOWN_PIPELINE', `unknown pipeline "${name}"`)
+      return null
+    }
+    if (p.compiled) return p.compiled
+    if (this.#compilingPipelines.has(name)) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_UNKNOWN_PIPELINE', `pipeline "${name}" uses itself`)
+      return null
+    }
+    this.#compilingPipelines.add(name)
+    p.compiled = this.steps(p.src, ['pipelines', name], p.steps)
+    this.#compilingPipelines.delete(name)
+    return p.compiled
+  }
+
+  condition(src: YamlSource, path: YamlPath, when: unknown): StepCondition | null {
+    if (when === undefined) return null
+    if (typeof when === 'string') {
+      const expr = this.inline(src, path, when)
+      return expr ? { kind: 'expr', expr } : null
+    }
+    return { kind: 'fields', test: compileFields(when as Record<string, unknown>) }
+  }
+
+  /** A transform: inline JSONata, or the path of a .jsonata file relative to the rule file. */
+  expr(src: YamlSource, path: YamlPath, value: string): PlacedExpr | null {
+    if (!isFileRef(value, /\.jsonata$/)) return this.inline(src, path, value)
+    const file = resolve(dirname(src.path), value)
+    if (this.#fileExprs.has(file)) return this.#fileExprs.get(file)!
+    const text = this.sources.texts.get(file)
+    if (text === undefined) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', `transform file ${value} not found in the rules directory`)
+      return null
+    }
+    this.used.add(file)
+    const compiled = this.compileText(text, { file: displayName(file), line: 1, col: 1 })
+    this.#fileExprs.set(file, compiled)
+    return compiled
+  }
+
+  inline(src: YamlSource, path: YamlPath, text: string): PlacedExpr | null {
+    return this.compileText(text, placeOfText(src, path))
+  }
+
+  compileText(text: string, at: { file: string; line: number; col: number }): PlacedExpr | null {
+    const compiled = compileExpr(text, this.limits)
+    const place = (offset: number) => {
+      const before = text.slice(0, offset).split('\n')
+      return { file: at.file, line: at.line + before.length - 1, col: before.length === 1 ? at.col + before[0]!.length : before.at(-1)!.length + 1 }
+    }
+    if (!isExpr(compiled)) {
+      for (const e of compiled) this.problems.error(place(e.offset), 'RE_JSONATA', `${e.code}: ${e.message}`)
+      return null
+    }
+    for (const f of calledFunctions(text)) {
+      if (!FUNCTION_NAMES.has(f.name) && !BINDINGS.has(f.name) && !JSONATA_BUILTINS.has(f.name) && !definedIn(text, f.name)) {
+        this.problems.error(place(f.offset), 'RE_UNKNOWN_FUNCTION', `unknown function $${f.name}`)
+      }
+    }
+    return { expr: compiled, at }
+  }
+
+  stream(src: YamlSource, path: YamlPath, value: unknown): StreamProgram | null {
+    if (typeof value !== 'string') {
+      return compileStream(value as Record<string, unknown>, path, (p, v) => this.inline(src, p, String(v)))
+    }
+    if (!isFileRef(value, /\.ya?ml$/)) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', 'a stream program is inline or the path of a .yaml file')
+      return null
+    }
+    const file = resolve(dirname(src.path), value)
+    if (this.#streams.has(file)) return this.#streams.get(file)!
+    const prog = this.#byPath.get(file)
+    if (!prog) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', `stream program ${value} not found in the rules directory`)
+      return null
+    }
+    this.used.add(file)
+    const compiled = validateSource(prog, 'stream', this.problems)
+      ? compileStream(prog.data as Record<string, unknown>, [], (p, v) => this.inline(prog, p, String(v)))
+      : null
+    this.#streams.set(file, compiled)
+    return compiled
+  }
+
+  template(src: YamlSource, path: YamlPath, text: string): Template {
+    const parts: Template['parts'] = []
+    const base = placeOfText(src, path)
+    let i = 0
+    let lit = ''
+    while (i < text.length) {
+      if (text[i] !== '{') { lit += text[i++]; continue }
+      let depth = 0
+      let j = i
+      for (; j < text.length; j++) {
+        if (text[j] === '{') depth++
+        else if (text[j] === '}' && --depth === 0) break
+      }
+      if (lit) parts.push(lit)
+      lit = ''
+      const e = this.compileText(text.slice(i + 1, j), { ...base, col: base.col + i + 1 })
+      if (e) parts.push(e)
+      i = j + 1
+    }
+    if (lit) parts.push(lit)
+    return { parts }
+  }
+}
+
+const isFileRef = (v: string, ext: RegExp): boolean => ext.test(v) && !/\s/.test(v)
+
+/** A function the expression defines itself (`$name := function…`). */
+const definedIn = (text: string, name: string): boolean => new RegExp(`\\$${name}\\s*:=`).test(text)
+
+const JSONATA_BUILTINS = new Set(
+  ('sum count max min average string substring substringBefore substringAfter lowercase uppercase length trim pad ' +
+    'contains split join match replace now fromMillis toMillis formatNumber formatBase formatInteger parseInteger number ' +
+    'abs floor ceil round power sqrt random boolean not exists map zip filter single reduce sift each error assert type ' +
+    'sort reverse shuffle distinct append lookup spread merge keys values base64encode base64decode encodeUrlComponent ' +
+    'encodeUrl decodeUrlComponent decodeUrl eval millis clone').split(' '),
+)
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    if (o instanceof Map) for (const v of o.values()) deepFreeze(v)
+    else if (!isExprObject(o)) for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}
+
+// Compiled expressions and RegExps hold internal caches; freezing them would break them.
+const isExprObject = (o: object): boolean => 'evaluate' in o || o instanceof RegExp || typeof o === 'function'
+
+/** One stream program file on its own (explain and tests). */
+export function compileStreamFile(path: string, text: string, limits: Limits = DEFAULT_LIMITS): { program: StreamProgram | null; problems: ProblemList } {
+  const problems = new ProblemList()
+  const { parseYaml } = readModule
+  const src = parseYaml(path, text, problems)
+  if (!src) return { program: null, problems }
+  const c = new Compiler({ dir: dirname(path), yaml: [src], texts: new Map(), hash: '' }, problems, limits)
+  const program = c.stream(src, [], `./${path.split('/').pop()}`)
+  return { program: problems.errors.length ? null : program, problems }
+}

@@ -1,0 +1,99 @@
+// The compiled, immutable form of a rules directory. Built by compile.ts at start, on reload and by
+// lint; the request path only reads it.
+import type { Expr } from '../expr/compile.js'
+import type { Place } from '../errors.js'
+
+export interface Located<T> {
+  value: T
+  at: Place
+}
+
+/** An expression with the place its source starts at, for error messages. */
+export interface PlacedExpr {
+  expr: Expr
+  at: Place
+}
+
+export type Predicate = (body: unknown, headers: Record<string, string | string[] | undefined>) => boolean
+
+export interface Matcher {
+  methods: ReadonlySet<string> | null
+  paths: ((path: string) => boolean) | null
+  model: ((model: string) => boolean) | null
+  /** Structured body and header conditions, compiled to one function; null when there are none. */
+  fields: Predicate | null
+  when: PlacedExpr | null
+}
+
+export type RequestStep =
+  | { kind: 'transform'; when: StepCondition | null; expr: PlacedExpr }
+  | { kind: 'fail'; when: StepCondition | null; expr: PlacedExpr }
+  | { kind: 'pipeline'; when: StepCondition | null; name: string; steps: readonly RequestStep[] }
+
+export type StepCondition = { kind: 'fields'; test: (v: unknown) => boolean } | { kind: 'expr'; expr: PlacedExpr }
+
+export interface StreamStep {
+  when: PlacedExpr | null
+  state: PlacedExpr | null
+  emit: PlacedExpr | null
+  do: PlacedExpr | null
+  fail: PlacedExpr | null
+  stop: boolean
+}
+
+export interface StreamProgram {
+  initialState: Record<string, unknown>
+  envelope: PlacedExpr | null
+  done: string | null
+  keepaliveMs: number | null
+  on: ReadonlyMap<string, readonly StreamStep[]>
+  fallback: readonly StreamStep[]
+  end: StreamStep | null
+  error: StreamStep | null
+}
+
+export interface Upstream {
+  name: string
+  /** Empty when unconfigured; `baseVars` then names the variables to set. */
+  base: string
+  baseVars: string[]
+  /** Header name → value; values with unset variables are left out at load. */
+  headers: Record<string, string>
+  /** Header values that came from the environment: masked wherever headers are shown. */
+  secrets: string[]
+  forward: string[]
+  timeouts: { connect: number; firstByte: number; idle: number }
+}
+
+export interface Template {
+  /** Constant text, or parts alternating text and expressions. */
+  parts: (string | PlacedExpr)[]
+}
+
+export interface Rule {
+  name: string
+  at: Place
+  match: Matcher
+  vars: Record<string, unknown>
+  request: readonly RequestStep[]
+  upstream: { name: string; path: Template; method: string | null; headers: Record<string, Template> } | null
+  reply: { status: number; headers: Record<string, string>; body: PlacedExpr | null } | null
+  response: { body: PlacedExpr | null; stream: StreamProgram | null; error: PlacedExpr | null }
+}
+
+export interface Alias {
+  model: string
+  set: Record<string, unknown> | null
+}
+
+export interface Ruleset {
+  rules: readonly Rule[]
+  upstreams: ReadonlyMap<string, Upstream>
+  aliases: ReadonlyMap<string, Alias>
+  models: readonly { id: string; owned_by: string }[]
+  vars: Record<string, unknown>
+  /** sha256 of every file's path and content. */
+  hash: string
+  loadedAt: Date
+  files: readonly string[]
+}

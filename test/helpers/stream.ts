@@ -1,0 +1,79 @@
+// Runs a stream program file over an SSE transcript exactly as the engine does (same decoder,
+// same runtime), cutting the bytes into network chunks at the given offsets.
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { compileStreamFile } from '../../engine/ruleset/compile.js'
+import { formatProblem } from '../../engine/ruleset/problems.js'
+import type { StreamProgram } from '../../engine/ruleset/ruleset.js'
+import { RouteError } from '../../engine/errors.js'
+import { createSseDecoder, type SseEvent } from '../../engine/sse/decode.js'
+import { transformStream } from '../../engine/pipeline/transform-stream.js'
+import { MemoryStore } from '../../engine/store/memory.js'
+import { storeBindings, type RunOptions } from './transform.js'
+
+const programs = new Map<string, StreamProgram>()
+
+export function loadStreamProgram(path: string): StreamProgram {
+  const abs = resolve(path)
+  let p = programs.get(abs)
+  if (p) return p
+  const { program, problems } = compileStreamFile(abs, readFileSync(abs, 'utf8'))
+  if (!program) throw new Error(problems.items.map((x) => formatProblem(x)).join('\n'))
+  programs.set(abs, program)
+  return program
+}
+
+export interface StreamResult {
+  /** Each data frame written: parsed JSON, or the raw string (e.g. "[DONE]"). */
+  frames: any[]
+  /** Everything written, as the client would read it. */
+  text: string
+  /** Set when the program failed before writing anything: the engine answers with an HTTP error. */
+  httpError?: { status: number; body: unknown }
+}
+
+export async function runStream(programPath: string, sse: string | Uint8Array, opts: RunOptions & { split?: number[] } = {}): Promise<StreamResult> {
+  const program = loadStreamProgram(programPath)
+  const bytes = typeof sse === 'string' ? new TextEncoder().encode(sse) : sse
+  const store = opts.store ?? new MemoryStore()
+  const request = (opts.request ?? {}) as Record<string, unknown>
+  const run = transformStream(program, {
+    request,
+    ctx: { id: 'test0000', created: 1767225600, model: request.model ?? 'test-model', path: '/v1/chat/completions', method: 'POST', rule: 'test', upstream: 'test', ...opts.ctx },
+    vars: opts.vars ?? {},
+    models: [],
+    ...storeBindings(store),
+  }, 'test')
+  const events: SseEvent[] = []
+  const decoder = createSseDecoder((ev) => events.push(ev))
+  let text = ''
+  let stopped = false
+  const drain = async () => {
+    while (events.length && !stopped) {
+      const r = await run.onEvent(events.shift()!)
+      text += r.text
+      stopped = r.stop
+    }
+  }
+  try {
+    const cuts = [...new Set([0, ...(opts.split ?? []).filter((n) => n > 0 && n < bytes.length), bytes.length])].sort((a, b) => a - b)
+    for (let i = 0; i + 1 < cuts.length && !stopped; i++) {
+      decoder.push(bytes.subarray(cuts[i], cuts[i + 1]))
+      await drain()
+    }
+    if (!stopped) { decoder.end(); await drain() }
+    text += await run.onEnd()
+  } catch (err) {
+    const e = err instanceof RouteError ? err : new RouteError('RE_INTERNAL', String(err))
+    if (text === '') return { frames: [], text: '', httpError: { status: e.status, body: e.toBody() } }
+    text += await run.onError(e)
+  }
+  const frames = text.split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => {
+    const d = f.slice(6)
+    try { return JSON.parse(d) } catch { return d }
+  })
+  return { frames, text }
+}
+
+/** Offsets every `step` bytes, for split tests. */
+export const every = (step: number, length: number): number[] => Array.from({ length: Math.floor(length / step) }, (_, i) => (i + 1) * step)
