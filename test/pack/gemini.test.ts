@@ -1,8 +1,12 @@
 // The Gemini upstream of the Cursor pack: to-gemini.jsonata (neutral form → GenerateContentRequest),
 // gemini-body.jsonata (GenerateContentResponse → chat.completion) and gemini-stream.yaml (SSE → chunks).
 import t, { type Test } from 'tap'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
+import { compileExpr, isExpr } from '../../engine/expr/compile.js'
 import { runTransform } from '../helpers/transform.js'
+import { runStream, every } from '../helpers/stream.js'
 import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
 import { MemoryStore } from '../../engine/store/memory.js'
 
@@ -14,81 +18,51 @@ const cursor = (name: string): any => JSON.parse(readFileSync(new URL(name, curs
 const stream = (name: string): any => JSON.parse(readFileSync(new URL(name, streamsDir), 'utf8'))
 
 // ---------------------------------------------------------------------------------------------
-// Neutral inputs. The shipped normalize pipeline (rules/10-normalize.yaml) is written in parallel;
-// until it exists this stand-in builds the neutral form (rules/transforms/README.md) from the three
-// client dialects, enough for the fixtures.
+// Neutral inputs: the shipped normalize pipeline (rules/10-normalize.yaml), run the way the engine
+// runs it: each step's `when` tested on the step's input, then its transform.
 // ---------------------------------------------------------------------------------------------
-const textOf = (c: any): string =>
-  typeof c === 'string' ? c : Array.isArray(c) ? c.filter((p) => p && typeof p.text === 'string').map((p) => p.text).join('\n\n') : ''
+type Condition = Record<string, unknown> | string | number | boolean | null
+interface Step { file: string; when?: string | Record<string, Condition> }
 
-function handNeutral(body: any): any {
-  const tools = (body.tools ?? []).map((tl: any) => {
-    if (tl.type === 'custom') {
-      const c = tl.custom ?? tl
-      const f = c.format
-      const format = f?.type === 'grammar' && (f.grammar?.definition ?? f.definition)
-        ? { type: 'grammar', grammar: { syntax: f.grammar?.syntax ?? f.syntax, definition: f.grammar?.definition ?? f.definition } }
-        : { type: 'text' }
-      return { type: 'custom', custom: { name: c.name, description: c.description, format } }
-    }
-    const f = tl.function ?? tl
-    return { type: 'function', function: { name: f.name, description: f.description, parameters: f.parameters ?? f.input_schema, strict: f.strict ?? false } }
-  })
-  const custom = new Set(tools.filter((x: any) => x.type === 'custom').map((x: any) => x.custom.name))
-  const call = (id: string, name: string, args: string) =>
-    custom.has(name) ? { id, type: 'custom', custom: { name, input: args } } : { id, type: 'function', function: { name, arguments: args } }
-  const userParts = (c: any): any[] =>
-    typeof c === 'string' ? [{ type: 'text', text: c }] : c.flatMap((p: any) =>
-      p.type === 'text' || p.type === 'input_text' ? [{ type: 'text', text: p.text }]
-      : p.type === 'image_url' ? [{ type: 'image_url', image_url: typeof p.image_url === 'string' ? { url: p.image_url } : p.image_url }]
-      : p.type === 'input_image' ? [{ type: 'image_url', image_url: { url: p.image_url, detail: p.detail ?? 'auto' } }]
-      : [])
-  const out: any[] = []
-  const lastAssistant = (): any => {
-    const l = out[out.length - 1]
-    if (l?.role === 'assistant') return l
-    const m = { role: 'assistant', content: null as any }
-    out.push(m)
-    return m
+const rulesDir = fileURLToPath(new URL('../../rules/', import.meta.url))
+const pipeline: Step[] = (parse(readFileSync(`${rulesDir}10-normalize.yaml`, 'utf8')).pipelines.normalize as unknown[]).map((s) => {
+  if (typeof s === 'string') return { file: `${rulesDir}${s}` }
+  const step = s as { transform: string; when?: Step['when'] }
+  return { file: `${rulesDir}${step.transform}`, when: step.when }
+})
+
+const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
+const isEmpty = (v: unknown): boolean =>
+  v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) ||
+  (typeOf(v) === 'object' && Object.keys(v as object).length === 0)
+
+/** The condition forms of docs/rules.md ("Order and matching") that the pipeline uses. */
+function holds(cond: Condition, v: unknown): boolean {
+  if (typeOf(cond) !== 'object') return v === cond
+  const c = cond as Record<string, unknown>
+  if (c.exists === true && v === undefined) return false
+  if (c.absent === true && v !== undefined) return false
+  if (typeof c.empty === 'boolean' && isEmpty(v) !== c.empty) return false
+  if ('equals' in c && JSON.stringify(v) !== JSON.stringify(c.equals)) return false
+  if (Array.isArray(c.in) && !c.in.includes(v)) return false
+  if (typeof c.type === 'string' && typeOf(v) !== c.type) return false
+  return true
+}
+
+async function applies(step: Step, body: unknown): Promise<boolean> {
+  if (step.when === undefined) return true
+  if (typeof step.when === 'object') {
+    return Object.entries(step.when).every(([path, c]) => holds(c, path.split('.').reduce<any>((v, k) => (v == null ? undefined : v[k]), body)))
   }
-  const addCall = (c: any) => { const a = lastAssistant(); (a.tool_calls ??= []).push(c) }
-  const items = body.input ? (typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : body.input) : body.messages
-  for (const it of items) {
-    if (it.type === 'reasoning') continue
-    if (it.type === 'function_call') { addCall(call(it.call_id, it.name, it.arguments)); continue }
-    if (it.type === 'function_call_output') { out.push({ role: 'tool', tool_call_id: it.call_id, content: it.output }); continue }
-    const role = it.role
-    if (role === 'system' || role === 'developer') { out.push({ role, content: textOf(it.content) }); continue }
-    if (role === 'tool') { out.push({ role: 'tool', tool_call_id: it.tool_call_id, content: it.content }); continue }
-    if (role === 'assistant') {
-      const blocks = Array.isArray(it.content) ? it.content : []
-      const text = textOf(typeof it.content === 'string' ? it.content : blocks.filter((b: any) => b.type !== 'tool_use'))
-      const m: any = { role: 'assistant', content: text.replace(/<details>\n<summary>Thinking<\/summary>[\s\S]*?<\/details>\n\n/, '') || null }
-      const calls = [
-        ...(it.tool_calls ?? []).map((c: any) => call(c.id, c.function.name, c.function.arguments)),
-        ...blocks.filter((b: any) => b.type === 'tool_use').map((b: any) => call(b.id, b.name, JSON.stringify(b.input))),
-      ]
-      if (calls.length) m.tool_calls = calls
-      out.push(m)
-      continue
-    }
-    // user: Anthropic tool_result blocks become tool messages, the rest a user message
-    const blocks = Array.isArray(it.content) ? it.content : []
-    for (const b of blocks.filter((b: any) => b.type === 'tool_result')) out.push({ role: 'tool', tool_call_id: b.tool_use_id, content: textOf(b.content) })
-    const rest = typeof it.content === 'string' ? it.content : blocks.filter((b: any) => b.type !== 'tool_result')
-    if (typeof rest === 'string' || rest.length) out.push({ role: 'user', content: userParts(rest) })
-  }
-  const n: any = { model: body.model, stream: body.stream === true, messages: out }
-  if (tools.length) n.tools = tools
-  if (body.tool_choice) n.tool_choice = body.tool_choice
-  const effort = body.reasoning?.effort ?? body.reasoning_effort
-  if (body.reasoning || effort) n.reasoning = { ...body.reasoning, ...(effort ? { effort } : {}) }
-  const max = body.max_completion_tokens ?? body.max_output_tokens ?? body.max_tokens
-  if (max !== undefined) n.max_completion_tokens = max
-  for (const k of ['temperature', 'top_p', 'stop', 'seed', 'n', 'response_format', 'stream_options', 'user', 'metadata', 'store', 'include', 'truncation', 'prompt_cache_retention']) {
-    if (body[k] !== undefined) n[k] = body[k]
-  }
-  return n
+  const e = compileExpr(step.when)
+  if (!isExpr(e)) throw new Error(`${step.file}: when does not compile: ${e[0]!.message}`)
+  return Boolean(await e.evaluate(body, {}))
+}
+
+async function normalize(request: unknown): Promise<any> {
+  let body = request
+  for (const step of pipeline) if (await applies(step, body)) body = await runTransform(step.file, body, { request })
+  return body
 }
 
 const cursorRequests = readdirSync(cursorDir).filter((f) => f.endsWith('.json') && !f.startsWith('expected-'))
@@ -106,7 +80,7 @@ t.test('every Cursor fixture request becomes a valid GenerateContentRequest', as
   t.ok(cursorRequests.length >= 10, 'fixtures found')
   for (const f of cursorRequests) {
     for (const model of ['gemini-2.5-flash', 'gemini-3-pro-preview']) {
-      const neutral = handNeutral({ ...cursor(f), model })
+      const neutral = await normalize({ ...cursor(f), model })
       const out = await runTransform(TO, neutral)
       validRequest(t, out, `${f} as ${model}`)
       // no model/stream in the body, no empty content or text part, named responses, object args
@@ -132,7 +106,7 @@ const grepTool = (name: string, description: string, properties: any, required: 
   ({ name, description, parametersJsonSchema: { type: 'object', properties, required } })
 
 t.test('gemini-model-chat-dialect: exact request', async (t) => {
-  const neutral = handNeutral(cursor('gemini-model-chat-dialect.json'))
+  const neutral = await normalize(cursor('gemini-model-chat-dialect.json'))
   const out = await runTransform(TO, neutral)
   t.same(out, {
     contents: [
@@ -173,7 +147,7 @@ t.test('gemini-model-chat-dialect: exact request', async (t) => {
 })
 
 t.test('stored signature and original id are replayed', async (t) => {
-  const neutral = handNeutral(cursor('gemini-model-chat-dialect.json'))
+  const neutral = await normalize(cursor('gemini-model-chat-dialect.json'))
   const store = new MemoryStore()
   await store.set('gemini:call:call_7d1f0e2a9b', { id: 'q7w3e9r1', thoughtSignature: 'c2lnLWE=' })
   const out = await runTransform(TO, neutral, { store })
@@ -222,14 +196,14 @@ t.test('tool round trip equals the recorded Gemini tool_result request', async (
   const sig = expected.contents[1].parts[0].thoughtSignature
   const store = new MemoryStore()
   await store.set(`gemini:call:${chat.messages[2].tool_calls[0].id}`, { id: null, thoughtSignature: sig })
-  const neutral = { ...handNeutral({ ...chat, model: 'gemini-2.5-flash' }), tool_choice: 'auto' }
+  const neutral = { ...await normalize({ ...chat, model: 'gemini-2.5-flash' }), tool_choice: 'auto' }
   const out = await runTransform(TO, neutral, { store })
   t.same(out, expected)
   validRequest(t, out, 'tool_result')
 })
 
 t.test('custom tools are lowered to a function taking `input`; custom calls replay as {input}', async (t) => {
-  const neutral = handNeutral(cursor('chat-dialect-mixed-tools-applypatch-history.json'))
+  const neutral = await normalize(cursor('chat-dialect-mixed-tools-applypatch-history.json'))
   const out = await runTransform(TO, { ...neutral, model: 'gemini-2.5-flash' })
   const decl = out.tools[0].functionDeclarations.find((d: any) => d.name === 'ApplyPatch')
   t.same(decl.parametersJsonSchema, {
@@ -245,7 +219,7 @@ t.test('custom tools are lowered to a function taking `input`; custom calls repl
   t.same(resp.functionResponse.response, { result: 'Success. Updated the following files:\nM src/config.ts' })
 
   // with a grammar: it is pasted into the description
-  const full = handNeutral(cursor('gpt5-agent-responses-full-turn.json'))
+  const full = await normalize(cursor('gpt5-agent-responses-full-turn.json'))
   const o2 = await runTransform(TO, { ...full, model: 'gemini-3-pro-preview' })
   const d2 = o2.tools[0].functionDeclarations.find((d: any) => d.name === 'ApplyPatch')
   t.match(d2.description, /\n\nGrammar \(lark\):\nstart: begin_patch hunk\+ end_patch\n/)
@@ -478,4 +452,280 @@ t.test('body: finish reasons, blocked prompts, missing usage', async (t) => {
     usage: { prompt_tokens: 9, completion_tokens: 0, total_tokens: 9 },
   })
   validBody(t, blocked, 'blocked')
+})
+
+// ---------------------------------------------------------------------------------------------
+// gemini-stream.yaml
+// ---------------------------------------------------------------------------------------------
+const STREAM = 'rules/transforms/gemini-stream.yaml'
+const sse = (scenario: string): string => readFileSync(new URL(`gemini/${scenario}.sse`, streamsDir), 'utf8')
+const chunkEnvelope = { id: 'chatcmpl-test0000', object: 'chat.completion.chunk', created: 1767225600, model: 'gemini-cursor' }
+const chunk = (delta: any, finish: string | null = null) => ({ ...chunkEnvelope, choices: [{ index: 0, delta, finish_reason: finish }] })
+const usageChunk = (usage: any) => ({ ...chunkEnvelope, choices: [], usage })
+const roleChunk = chunk({ role: 'assistant', content: '' })
+const callOpen = (index: number, id: string, name: string) => chunk({ tool_calls: [{ index, id, type: 'function', function: { name, arguments: '' } }] })
+const callArgs = (index: number, args: string) => chunk({ tool_calls: [{ index, function: { arguments: args } }] })
+const streamRequest = { model: 'gemini-cursor', stream: true, stream_options: { include_usage: true } }
+const PATCH = '*** Begin Patch\n*** Update File: src/greet.ts\n@@\n-export const greet = (name: string) => `Hello ${name}`;\n+export const greet = (name: string) => `Hello, ${name}!`;\n*** End Patch'
+
+type RunOpts = Parameters<typeof runStream>[2]
+const run = (scenario: string, opts: RunOpts = {}) => runStream(STREAM, sse(scenario), { request: streamRequest, ...opts })
+
+/** What a client rebuilds from the frames. */
+function rebuild(frames: any[]) {
+  let content = ''
+  let reasoning = ''
+  const calls: { id?: string; name?: string; arguments: string }[] = []
+  let finish: string | null = null
+  let usage: any
+  for (const f of frames) {
+    if (typeof f !== 'object' || !f.choices) continue
+    if (f.usage) usage = f.usage
+    for (const c of f.choices) {
+      content += c.delta.content ?? ''
+      reasoning += c.delta.reasoning_content ?? ''
+      for (const tc of c.delta.tool_calls ?? []) {
+        const call = (calls[tc.index] ??= { arguments: '' })
+        if (tc.id) call.id = tc.id
+        if (tc.function?.name) call.name = tc.function.name
+        call.arguments += tc.function?.arguments ?? ''
+      }
+      if (c.finish_reason) finish = c.finish_reason
+    }
+  }
+  return { content, reasoning, calls, finish, usage }
+}
+
+/** Synthesized ids are random: compare frames with them masked. */
+const masked = (frames: any[]) => JSON.parse(JSON.stringify(frames).replace(/"call_[A-Za-z0-9]{24}"/g, '"call_*"'))
+
+const validFrames = (t: Test, frames: any[], what: string) => {
+  t.equal(frames[frames.length - 1], '[DONE]', `${what}: ends with [DONE]`)
+  if (SPECS_MISSING) return
+  const v = schema('openai', 'CreateChatCompletionStreamResponse')
+  const bad = frames.filter((f) => f !== '[DONE]' && !('error' in f) && !v(f)).map((f) => `${JSON.stringify(f).slice(0, 200)}\n${explain(v)}`)
+  t.same(bad, [], `${what}: every chunk validates against CreateChatCompletionStreamResponse`)
+}
+
+const expectedFrames: Record<string, any[]> = {
+  text: [
+    roleChunk,
+    chunk({ content: 'The capital of France' }),
+    chunk({ content: ' is Paris.' }),
+    chunk({}, 'stop'),
+    usageChunk({ prompt_tokens: 16, completion_tokens: 38, total_tokens: 54, completion_tokens_details: { reasoning_tokens: 31 } }),
+    '[DONE]',
+  ],
+  reasoning: [
+    roleChunk,
+    chunk({ reasoning_content: '**Checking divisibility**\n\n221 is not divisible by 2, 3, 5, 7 or 11, but 221 ÷ 13 = 17, so 221 = 13 × 17.' }),
+    chunk({ content: 'No. 221 = 13 × 17,' }),
+    chunk({ content: ' so it is not prime.' }),
+    chunk({}, 'stop'),
+    usageChunk({ prompt_tokens: 22, completion_tokens: 202, total_tokens: 224, completion_tokens_details: { reasoning_tokens: 187 } }),
+    '[DONE]',
+  ],
+  tool_call: [
+    roleChunk,
+    callOpen(0, 'call_*', 'get_weather'),
+    callArgs(0, '{"location":"Paris, France","unit":"celsius"}'),
+    chunk({}, 'tool_calls'),
+    usageChunk({ prompt_tokens: 98, completion_tokens: 81, total_tokens: 179, completion_tokens_details: { reasoning_tokens: 57 } }),
+    '[DONE]',
+  ],
+  parallel_tool_calls: [
+    roleChunk,
+    callOpen(0, 'wycslc3k', 'get_weather'),
+    callArgs(0, '{"location":"Paris, France"}'),
+    callOpen(1, 'm4m50v8l', 'get_local_time'),
+    callArgs(1, '{"timezone":"Asia/Tokyo"}'),
+    chunk({}, 'tool_calls'),
+    usageChunk({ prompt_tokens: 131, completion_tokens: 154, total_tokens: 285, completion_tokens_details: { reasoning_tokens: 120 } }),
+    '[DONE]',
+  ],
+  custom_tool_call: [
+    roleChunk,
+    callOpen(0, 'call_*', 'apply_patch'),
+    callArgs(0, PATCH),
+    chunk({}, 'tool_calls'),
+    usageChunk({ prompt_tokens: 402, completion_tokens: 307, total_tokens: 709, completion_tokens_details: { reasoning_tokens: 211 } }),
+    '[DONE]',
+  ],
+  usage: [
+    roleChunk,
+    chunk({ content: 'Refunds are issued within' }),
+    chunk({ content: ' 14 days of a return.' }),
+    chunk({}, 'stop'),
+    usageChunk({
+      prompt_tokens: 1822, completion_tokens: 107, total_tokens: 1929,
+      prompt_tokens_details: { cached_tokens: 1536 }, completion_tokens_details: { reasoning_tokens: 96 },
+    }),
+    '[DONE]',
+  ],
+}
+// the request of custom_tool_call declares apply_patch as a custom (freeform) tool
+const scenarioRequest = (scenario: string) =>
+  scenario === 'custom_tool_call' ? { ...streamRequest, tools: [{ type: 'custom', name: 'apply_patch', format: { type: 'text' } }] } : streamRequest
+
+t.test('stream: every scenario, exact frames', async (t) => {
+  for (const [scenario, expected] of Object.entries(expectedFrames)) {
+    const r = await run(scenario, { request: scenarioRequest(scenario) })
+    t.equal(r.httpError, undefined, `${scenario}: no HTTP error`)
+    t.same(masked(r.frames), expected, `${scenario}: frames`)
+    validFrames(t, r.frames, scenario)
+  }
+})
+
+t.test('stream: what the client rebuilds matches the conversation', async (t) => {
+  const text = rebuild((await run('text')).frames)
+  t.same(text, { content: 'The capital of France is Paris.', reasoning: '', calls: [], finish: 'stop', usage: expectedFrames.text![4].usage })
+
+  const reasoning = rebuild((await run('reasoning')).frames)
+  t.equal(reasoning.content, 'No. 221 = 13 × 17, so it is not prime.')
+  t.match(reasoning.reasoning, /^\*\*Checking divisibility\*\*/)
+
+  const tool = rebuild((await run('tool_call')).frames)
+  t.equal(tool.finish, 'tool_calls')
+  t.equal(tool.calls.length, 1)
+  t.match(tool.calls[0]!.id, /^call_[A-Za-z0-9]{24}$/)
+  t.same(JSON.parse(tool.calls[0]!.arguments), { location: 'Paris, France', unit: 'celsius' })
+
+  const par = rebuild((await run('parallel_tool_calls')).frames)
+  t.same(par.calls, [
+    { id: 'wycslc3k', name: 'get_weather', arguments: '{"location":"Paris, France"}' },
+    { id: 'm4m50v8l', name: 'get_local_time', arguments: '{"timezone":"Asia/Tokyo"}' },
+  ])
+
+  const custom = rebuild((await run('custom_tool_call', { request: scenarioRequest('custom_tool_call') })).frames)
+  t.equal(custom.calls[0]!.arguments, PATCH, 'raw patch text, not JSON')
+  t.equal(custom.content, '')
+
+  // the Chat-nested spelling of the custom tool works the same; without it the arguments are JSON
+  const nested = rebuild((await run('custom_tool_call', { request: { ...streamRequest, tools: [{ type: 'custom', custom: { name: 'apply_patch' } }] } })).frames)
+  t.equal(nested.calls[0]!.arguments, PATCH)
+  const plain = rebuild((await run('custom_tool_call')).frames)
+  t.same(JSON.parse(plain.calls[0]!.arguments), { input: PATCH })
+})
+
+t.test('stream: the same output however the bytes are cut', async (t) => {
+  for (const scenario of [...Object.keys(expectedFrames), 'error_midstream', 'error_midstream_data_framed']) {
+    const request = scenarioRequest(scenario)
+    const whole = masked((await run(scenario, { request })).frames)
+    const length = Buffer.byteLength(sse(scenario))
+    for (const step of [7, 64, 100]) {
+      t.same(masked((await run(scenario, { request, split: every(step, length) })).frames), whole, `${scenario} cut every ${step} bytes`)
+    }
+    // cuts between CR and LF, and right after each CRLF
+    const text = sse(scenario)
+    const crlf = [...text.matchAll(/\r\n/g)].flatMap((m) => [Buffer.byteLength(text.slice(0, m.index)) + 1, Buffer.byteLength(text.slice(0, m.index)) + 2])
+    t.same(masked((await run(scenario, { request, split: crlf })).frames), whole, `${scenario} cut inside CRLF`)
+  }
+  // byte by byte, through the multi-byte characters (÷, ×) of the reasoning scenario
+  for (const scenario of ['reasoning', 'error_midstream']) {
+    const whole = (await run(scenario, { vars: { reasoning_mirror: true } })).frames
+    const bytes = every(1, Buffer.byteLength(sse(scenario)))
+    t.same((await run(scenario, { vars: { reasoning_mirror: true }, split: bytes })).frames, whole, `${scenario} byte by byte`)
+  }
+})
+
+t.test('stream: the reasoning mirror', async (t) => {
+  const thoughts = '**Checking divisibility**\n\n221 is not divisible by 2, 3, 5, 7 or 11, but 221 ÷ 13 = 17, so 221 = 13 × 17.'
+  const r = await run('reasoning', { vars: { reasoning_mirror: true } })
+  t.same(r.frames, [
+    roleChunk,
+    chunk({ content: `<details>\n<summary>Thinking</summary>\n\n${thoughts}`, reasoning_content: thoughts }),
+    chunk({ content: '\n\n</details>\n\nNo. 221 = 13 × 17,' }),
+    chunk({ content: ' so it is not prime.' }),
+    chunk({}, 'stop'),
+    expectedFrames.reasoning![5],
+    '[DONE]',
+  ])
+  validFrames(t, r.frames, 'mirrored')
+
+  // thoughts then a tool call (one chunk), and thoughts left open at the end
+  const thenCall = [
+    { candidates: [{ content: { role: 'model', parts: [{ text: 'Let me look.', thought: true }] }, index: 0 }] },
+    { candidates: [{ content: { role: 'model', parts: [{ text: ' Weather.', thought: true }, { functionCall: { name: 'get_weather', args: {}, id: 'a1b2c3d4' }, thoughtSignature: 'c2ln' }] }, finishReason: 'STOP', index: 0 }] },
+  ]
+  const frames = (await runStream(STREAM, thenCall.map((d) => `data: ${JSON.stringify(d)}\r\n\r\n`).join(''), { request: { model: 'gemini-cursor' }, vars: { reasoning_mirror: true } })).frames
+  t.same(frames, [
+    roleChunk,
+    chunk({ content: '<details>\n<summary>Thinking</summary>\n\nLet me look.', reasoning_content: 'Let me look.' }),
+    chunk({ content: ' Weather.', reasoning_content: ' Weather.' }),
+    chunk({ content: '\n\n</details>\n\n' }),
+    callOpen(0, 'a1b2c3d4', 'get_weather'),
+    callArgs(0, '{}'),
+    chunk({}, 'tool_calls'),
+    '[DONE]',
+  ])
+  const onlyThoughts = (await runStream(STREAM, `data: ${JSON.stringify(thenCall[0])}\r\n\r\n`, { request: { model: 'gemini-cursor' }, vars: { reasoning_mirror: true } })).frames
+  t.same(onlyThoughts.slice(2), [chunk({ content: '\n\n</details>\n\n' }), chunk({}, 'stop'), '[DONE]'], 'closed at the end')
+})
+
+t.test('stream: the store gets what the next request needs', async (t) => {
+  const store = new MemoryStore()
+  const r = await run('tool_call', { store })
+  const id = rebuild(r.frames).calls[0]!.id!
+  const sig = stream('gemini/tool_call.response.json').candidates[0].content.parts[0].thoughtSignature
+  t.same(await store.get(`gemini:call:${id}`), { id: null, thoughtSignature: sig })
+
+  const s2 = new MemoryStore()
+  await run('parallel_tool_calls', { store: s2 })
+  const psig = stream('gemini/parallel_tool_calls.response.json').candidates[0].content.parts[0].thoughtSignature
+  t.same(await s2.get('gemini:call:wycslc3k'), { id: 'wycslc3k', thoughtSignature: psig })
+  t.same(await s2.get('gemini:call:m4m50v8l'), { id: 'm4m50v8l' })
+})
+
+t.test('stream: usage only when asked, estimated when missing', async (t) => {
+  const noUsage = (await run('text', { request: { model: 'gemini-cursor', stream: true } })).frames
+  t.same(noUsage, expectedFrames.text!.filter((f: any) => !f.usage))
+  const always = (await run('text', { request: { model: 'gemini-cursor', stream: true }, vars: { usage_always: true } })).frames
+  t.same(always, expectedFrames.text)
+
+  const bare = `data: ${JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'abcdefgh' }] }, finishReason: 'STOP', index: 0 }] })}\r\n\r\n`
+  const est = (await runStream(STREAM, bare, { request: { ...streamRequest, messages: [{ role: 'user', content: 'hello there' }] } })).frames
+  t.same(est.at(-2), usageChunk({ prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 }))
+})
+
+t.test('stream: finish reasons and refusals', async (t) => {
+  const one = async (d: any) => (await runStream(STREAM, `data: ${JSON.stringify(d)}\r\n\r\n`, { request: { model: 'gemini-cursor' } }))
+  const text = (reason: string) => ({ candidates: [{ content: { role: 'model', parts: [{ text: 'Hi' }] }, finishReason: reason, index: 0 }] })
+  t.equal(rebuild((await one(text('MAX_TOKENS'))).frames).finish, 'length')
+  t.equal(rebuild((await one(text('SAFETY'))).frames).finish, 'content_filter')
+  t.equal(rebuild((await one(text('OTHER'))).frames).finish, 'stop')
+
+  const blocked = await one({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 5, totalTokenCount: 5 } })
+  t.same(blocked.frames, [roleChunk, chunk({}, 'content_filter'), '[DONE]'])
+
+  // MALFORMED_FUNCTION_CALL before anything was written: a real HTTP error with a readable message
+  const malformed = await one({ candidates: [{ content: { role: 'model', parts: [] }, finishReason: 'MALFORMED_FUNCTION_CALL', finishMessage: 'Malformed function call: print(', index: 0 }] })
+  t.equal(malformed.httpError?.status, 502)
+  t.match((malformed.httpError?.body as any).error.message, /stopped with MALFORMED_FUNCTION_CALL: Malformed function call: print\(/)
+})
+
+t.test('stream: errors', async (t) => {
+  const message = 'Upstream test failed during the stream: The model is overloaded. Please try again later. (UNAVAILABLE, route-engine rule test)'
+  for (const scenario of ['error_midstream', 'error_midstream_data_framed']) {
+    const r = await run(scenario)
+    t.same(r.frames, [
+      roleChunk,
+      chunk({ content: 'The capital of France' }),
+      chunk({ content: `\n\n${message}` }),
+      { error: { message, type: 'upstream_error', param: null, code: 'RE_UPSTREAM_STREAM' } },
+      '[DONE]',
+    ], scenario)
+    validFrames(t, r.frames, scenario)
+  }
+
+  // the same error before any frame (unframed and framed): an HTTP error, 5xx → 502
+  const errorJson = readFileSync(new URL('gemini/error.response.json', streamsDir), 'utf8')
+  for (const body of [errorJson, `data: ${JSON.stringify(JSON.parse(errorJson))}\r\n\r\n`]) {
+    const r = await runStream(STREAM, body, { request: streamRequest })
+    t.same(r.frames, [])
+    t.equal(r.httpError?.status, 502)
+    t.equal((r.httpError?.body as any).error.message, message)
+  }
+  const limited = await runStream(STREAM, 'data: {"error":{"code":429,"message":"Resource exhausted.","status":"RESOURCE_EXHAUSTED"}}\r\n\r\n', { request: streamRequest })
+  t.equal(limited.httpError?.status, 429)
+  t.equal((limited.httpError?.body as any).error.type, 'rate_limit_error')
 })
