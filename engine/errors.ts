@@ -37,6 +37,8 @@ export interface RouteErrorOptions {
   type?: string
   param?: string | null
   headers?: Record<string, string>
+  /** The `code` clients see, when a rule chose one; default: the engine's code. */
+  clientCode?: string
   cause?: unknown
 }
 
@@ -50,6 +52,7 @@ export class RouteError extends Error {
   readonly at?: Place
   readonly param: string | null
   readonly headers?: Record<string, string>
+  readonly clientCode?: string
 
   constructor(code: ErrorCode, message: string, opts: RouteErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
@@ -64,11 +67,12 @@ export class RouteError extends Error {
     this.at = opts.at
     this.param = opts.param ?? null
     this.headers = opts.headers
+    this.clientCode = opts.clientCode
   }
 
   /** The OpenAI-shaped body every client gets. */
   toBody(): { error: { message: string; type: string; param: string | null; code: string } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.clientCode ?? this.code } }
   }
 }
 

@@ -103,14 +103,17 @@ function truthy(v: unknown): boolean {
 }
 
 /** A `fail` value ({message, status?, type?, param?, code?} or a string) → the error it stands for. */
-export function failure(v: unknown, rule: string): RouteError {
+export function failure(v: unknown, rule: string, fallback: 'RE_RULE_FAILED' | 'RE_UPSTREAM_STREAM' = 'RE_UPSTREAM_STREAM'): RouteError {
   const o = isPlainObject(v) ? v : { message: String(v) }
   const message = typeof o.message === 'string' ? o.message : JSON.stringify(o)
-  return new RouteError(o.status !== undefined && Number(o.status) < 500 ? 'RE_RULE_FAILED' : 'RE_UPSTREAM_STREAM', message, {
+  const status = typeof o.status === 'number' ? o.status : undefined
+  const code = status === undefined ? fallback : status < 500 ? 'RE_RULE_FAILED' : 'RE_UPSTREAM_STREAM'
+  return new RouteError(code, message, {
     rule,
-    status: typeof o.status === 'number' ? o.status : undefined,
+    status,
     type: typeof o.type === 'string' ? o.type : undefined,
     param: typeof o.param === 'string' ? o.param : undefined,
+    clientCode: typeof o.code === 'string' ? o.code : undefined,
   })
 }
 

@@ -98,7 +98,7 @@ class Compiler {
     for (const src of ruleFiles) {
       for (const [i, r] of ((src.data as any).rules ?? []).entries()) {
         if (!once('rule', r.name, src, ['rules', i, 'name'])) continue
-        const rule = this.rule(src, ['rules', i], r, upstreams)
+        const rule = this.rule(src, ['rules', i], r, upstreams, vars)
         if (rule) rules.push(rule)
       }
     }
@@ -151,7 +151,7 @@ class Compiler {
     }
   }
 
-  rule(src: YamlSource, path: YamlPath, r: any, upstreams: Map<string, Upstream>): Rule | null {
+  rule(src: YamlSource, path: YamlPath, r: any, upstreams: Map<string, Upstream>, vars: Record<string, unknown>): Rule | null {
     const at = placeOf(src, nodeAt(src.doc, path))
     const m = this.env(src, [...path, 'match'], r.match) as Record<string, unknown>
     const when = typeof m.when === 'string' ? this.inline(src, [...path, 'match', 'when'], m.when) : null
@@ -171,7 +171,7 @@ class Compiler {
       name: r.name,
       at,
       match: matcher,
-      vars: (this.env(src, [...path, 'vars'], r.vars ?? {}) as Record<string, unknown>),
+      vars: { ...vars, ...(this.env(src, [...path, 'vars'], r.vars ?? {}) as Record<string, unknown>) },
       request: this.steps(src, [...path, 'request'], r.request ?? []),
       upstream: up
         ? {

@@ -61,7 +61,7 @@ export async function readSources(dir: string, problems: ProblemList): Promise<S
 
 export function parseYaml(path: string, text: string, problems: ProblemList): YamlSource | null {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false })
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false, merge: true })
   const name = displayName(path)
   if (doc.errors.length) {
     for (const e of doc.errors) {

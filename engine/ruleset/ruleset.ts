@@ -74,6 +74,7 @@ export interface Rule {
   name: string
   at: Place
   match: Matcher
+  /** The ruleset's vars merged with the rule's own. */
   vars: Record<string, unknown>
   request: readonly RequestStep[]
   upstream: { name: string; path: Template; method: string | null; headers: Record<string, Template> } | null

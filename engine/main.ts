@@ -1,0 +1,76 @@
+// argv → a command. The only place that sets the exit code.
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { lint } from './commands/lint.js'
+import { serve } from './commands/serve.js'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+const SHIPPED_RULES = fileURLToPath(new URL('../rules/', import.meta.url))
+
+const HELP = `route-engine ${pkg.version} — an LLM routing gateway driven by YAML rules
+
+Usage:
+  route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--no-watch] [--insecure-no-auth]
+  route-engine lint [DIR] [--format text|json]
+  route-engine --help | --version
+
+serve   Serve the rules (default: the shipped rules) on HOST:PORT (default 127.0.0.1:8787; HOST and
+        PORT environment variables too), reloading them when files change. Inbound keys come from
+        ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback.
+lint    Check a rules directory (default: the shipped rules): exit 0 when clean, 1 with every problem.
+`
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      rules: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'max-body': { type: 'string' },
+      'no-watch': { type: 'boolean' },
+      'insecure-no-auth': { type: 'boolean' },
+      format: { type: 'string' },
+    },
+  })
+  if (values.version) { process.stdout.write(pkg.version + '\n'); return 0 }
+  const [command, ...rest] = positionals
+  if (values.help || !command) { process.stdout.write(HELP); return command || values.help ? 0 : 2 }
+  switch (command) {
+    case 'serve': {
+      const port = Number(values.port ?? process.env.PORT ?? 8787)
+      const maxBody = Number(values['max-body'] ?? process.env.ROUTE_ENGINE_MAX_BODY ?? 50 * 1024 * 1024)
+      if (!Number.isInteger(port) || port < 0 || port > 65535) return usage(`bad --port: ${values.port ?? process.env.PORT}`)
+      if (!Number.isFinite(maxBody) || maxBody <= 0) return usage(`bad --max-body: ${values['max-body']}`)
+      return serve({
+        rules: values.rules ?? SHIPPED_RULES,
+        host: values.host ?? process.env.HOST ?? '127.0.0.1',
+        port,
+        maxBodyBytes: maxBody,
+        insecureNoAuth: values['insecure-no-auth'] ?? false,
+        watch: !values['no-watch'],
+      })
+    }
+    case 'lint': {
+      const format = values.format ?? 'text'
+      if (format !== 'text' && format !== 'json') return usage(`bad --format: ${format}`)
+      return lint(rest[0] ?? SHIPPED_RULES, format)
+    }
+    default:
+      return usage(`unknown command: ${command}`)
+  }
+}
+
+function usage(message: string): number {
+  process.stderr.write(`${message}\n\n${HELP}`)
+  return 2
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code },
+  (err: Error) => { process.stderr.write(`route-engine: ${err.message}\n`); process.exitCode = err.name === 'TypeError' && /parseArgs|argument/i.test(err.message) ? 2 : 1 },
+)

@@ -1,0 +1,49 @@
+// Reads the client's body within the size limit and parses it as JSON within the depth limit.
+import type { IncomingMessage } from 'node:http'
+import { RouteError } from '../errors.js'
+
+export interface ReceiveLimits {
+  maxBodyBytes: number
+  maxDepth: number
+}
+
+/** The parsed body; undefined when the request has none. */
+export async function receive(req: IncomingMessage, limits: ReceiveLimits): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? NaN)
+  if (declared > limits.maxBodyBytes) throw tooLarge(limits)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > limits.maxBodyBytes) throw tooLarge(limits)
+    chunks.push(chunk as Buffer)
+  }
+  if (size === 0) return undefined
+  const text = Buffer.concat(chunks, size).toString('utf8')
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch (err) {
+    throw new RouteError('RE_BAD_JSON', `bad input: the request body is not valid JSON (${(err as Error).message})`)
+  }
+  const depth = depthOver(body, limits.maxDepth)
+  if (depth) throw new RouteError('RE_TOO_DEEP', `bad input: the request body nests deeper than ${limits.maxDepth} levels (at ${depth})`)
+  return body
+}
+
+function tooLarge(limits: ReceiveLimits): RouteError {
+  return new RouteError('RE_BODY_TOO_LARGE', `bad input: the request body is larger than the limit of ${limits.maxBodyBytes} bytes`)
+}
+
+/** The JSON path where nesting first exceeds `max`, or null; iterative so depth cannot overflow the stack. */
+function depthOver(root: unknown, max: number): string | null {
+  const stack: [unknown, number, string][] = [[root, 0, '']]
+  while (stack.length) {
+    const [v, d, path] = stack.pop()!
+    if (v === null || typeof v !== 'object') continue
+    if (d >= max) return path || '/'
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, d + 1, `${path}/${i}`]))
+    else for (const [k, x] of Object.entries(v)) stack.push([x, d + 1, `${path}/${k}`])
+  }
+  return null
+}

@@ -1,0 +1,59 @@
+// Writing to the client: JSON replies, and a stream writer that sends headers with the first
+// frame (so a failure before it can still be a real HTTP error), honours backpressure, and sends
+// keep-alive comments while the upstream is silent.
+import { once } from 'node:events'
+import type { ServerResponse } from 'node:http'
+import { encodeComment } from '../sse/encode.js'
+
+export const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, x-api-key, anthropic-version, openai-organization, openai-project, x-stainless-os, x-stainless-lang, x-stainless-package-version, x-stainless-runtime, x-stainless-runtime-version, x-stainless-arch, x-stainless-retry-count, x-stainless-timeout',
+  'access-control-max-age': '86400',
+}
+
+export function replyJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+export class ClientStream {
+  #keepalive: NodeJS.Timeout | null = null
+  #lastWrite = Date.now()
+  frames = 0
+
+  constructor(readonly res: ServerResponse, readonly signal: AbortSignal, keepaliveMs: number | null) {
+    if (keepaliveMs) {
+      this.#keepalive = setInterval(() => {
+        if (Date.now() - this.#lastWrite >= keepaliveMs) void this.write(encodeComment('keep-alive'), false)
+      }, Math.max(50, Math.floor(keepaliveMs / 4)))
+      this.#keepalive.unref()
+    }
+  }
+
+  get started(): boolean {
+    return this.res.headersSent
+  }
+
+  async write(text: string, frame = true): Promise<void> {
+    if (!text || this.res.destroyed) return
+    if (!this.res.headersSent) {
+      this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
+      this.res.flushHeaders()
+    }
+    this.#lastWrite = Date.now()
+    if (frame) this.frames++
+    if (!this.res.write(text)) await once(this.res, 'drain', { signal: this.signal })
+  }
+
+  end(): void {
+    this.stop()
+    if (!this.res.destroyed && !this.res.writableEnded) this.res.end()
+  }
+
+  stop(): void {
+    if (this.#keepalive) clearInterval(this.#keepalive)
+    this.#keepalive = null
+  }
+}

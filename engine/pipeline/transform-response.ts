@@ -1,0 +1,50 @@
+// Whole-body replies: a successful upstream JSON body through `response.body`, and an upstream
+// error through `response.error` (or the engine's default: an OpenAI-shaped error naming the rule,
+// the upstream and the upstream's own message).
+import { RouteError } from '../errors.js'
+import { evaluate } from '../expr/evaluate.js'
+import { isPlainObject } from '../expr/functions.js'
+import type { Rule } from '../ruleset/ruleset.js'
+
+export interface ClientReply {
+  status: number
+  body: unknown
+  headers: Record<string, string>
+}
+
+export async function transformResponse(rule: Rule, body: unknown, bindings: Record<string, unknown>): Promise<unknown> {
+  return rule.response.body ? evaluate(rule.response.body, body, bindings, rule.name) : body
+}
+
+export async function transformError(rule: Rule, upstream: string, status: number, text: string, headers: Record<string, string>, bindings: Record<string, unknown>): Promise<ClientReply> {
+  let body: unknown = text
+  try { body = JSON.parse(text) } catch { /* not JSON: the text itself */ }
+  if (rule.response.error) {
+    const out = await evaluate(rule.response.error, { status, body, headers }, bindings, rule.name)
+    if (isPlainObject(out) && typeof out.status === 'number') {
+      return { status: out.status, body: out.body, headers: isPlainObject(out.headers) ? (out.headers as Record<string, string>) : {} }
+    }
+  }
+  const passOn: Record<string, string> = {}
+  if (headers['retry-after']) passOn['retry-after'] = headers['retry-after']
+  const err = new RouteError('RE_UPSTREAM_ERROR', `upstream '${upstream}' returned ${status}: ${upstreamMessage(body)} (rule '${rule.name}')`, {
+    rule: rule.name,
+    upstream,
+    status: status >= 500 ? 502 : status,
+    type: status === 429 ? 'rate_limit_error' : status >= 500 ? 'upstream_error' : 'invalid_request_error',
+  })
+  return { status: err.status, body: err.toBody(), headers: passOn }
+}
+
+/** The message inside the common error shapes, else the text (truncated). */
+export function upstreamMessage(body: unknown): string {
+  if (isPlainObject(body)) {
+    const e = body.error
+    if (isPlainObject(e) && typeof e.message === 'string') return e.message
+    if (typeof e === 'string') return e
+    if (typeof body.message === 'string') return body.message
+    if (typeof body.detail === 'string') return body.detail
+  }
+  const s = typeof body === 'string' ? body : JSON.stringify(body)
+  return s.length > 500 ? s.slice(0, 500) + '…' : s || '(empty body)'
+}
