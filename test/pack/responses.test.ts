@@ -1,10 +1,13 @@
 // The OpenAI Responses upstream of the Cursor pack: to-responses.jsonata (neutral form → request),
 // responses-body.jsonata (non-streaming body → chat.completion), responses-stream.yaml (SSE → chunks).
 import t from 'tap'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { parse as parseYaml } from 'yaml'
 import { runTransform } from '../helpers/transform.js'
+import { runStream, every } from '../helpers/stream.js'
 import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
+import { compileExpr, isExpr } from '../../engine/expr/compile.js'
 import { MemoryStore } from '../../engine/store/memory.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -18,129 +21,54 @@ const cursor = (name: string): any => readJson(`${cursorDir}${name}`)
 const recorded = (name: string): any => readJson(`${streamsDir}${name}`)
 
 // ---------------------------------------------------------------------------------------------
-// Neutral inputs. The normalize pipeline (rules/10-normalize.yaml) belongs to another helper; until
-// it exists, this test builds the neutral form from the fixtures itself, following
-// rules/transforms/README.md to the letter (a small reference normalizer, not the shipped one).
+// Neutral inputs: the shipped normalize pipeline (rules/10-normalize.yaml), run step by step the
+// way the engine does (each step's `when` on the step's input, then its transform).
 // ---------------------------------------------------------------------------------------------
 
 type Json = any
 
-function textOf(content: Json): string {
-  if (typeof content === 'string') return content
-  if (!Array.isArray(content)) return ''
-  return content.filter((p) => typeof p?.text === 'string').map((p) => p.text).join('\n\n')
+type Condition = Record<string, unknown> | string | number | boolean | null
+interface Step { file: string; when?: string | Record<string, Condition> }
+const NORMALIZE = `${root}rules/10-normalize.yaml`
+const pipeline: Step[] = (parseYaml(readFileSync(NORMALIZE, 'utf8')).pipelines.normalize as Json[]).map((s) =>
+  typeof s === 'string' ? { file: `${root}rules/${s}` } : { file: `${root}rules/${s.transform}`, when: s.when })
+
+const at = (body: Json, path: string): Json => path.split('.').reduce((v, k) => (v == null ? undefined : v[k]), body)
+const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
+const isEmpty = (v: unknown): boolean => v === undefined || v === null || v === '' ||
+  (Array.isArray(v) && v.length === 0) || (typeOf(v) === 'object' && Object.keys(v as object).length === 0)
+
+/** The condition forms of docs/rules.md ("Order and matching"), enough for the normalize pipeline. */
+function holds(cond: Condition, v: unknown): boolean {
+  if (typeOf(cond) !== 'object') return v === cond
+  const c = cond as Record<string, unknown>
+  if (c.exists === true && v === undefined) return false
+  if (c.absent === true && v !== undefined) return false
+  if (typeof c.empty === 'boolean' && isEmpty(v) !== c.empty) return false
+  if ('equals' in c && JSON.stringify(v) !== JSON.stringify(c.equals)) return false
+  if (Array.isArray(c.in) && !c.in.includes(v)) return false
+  if (typeof c.type === 'string' && typeOf(v) !== c.type) return false
+  return true
 }
 
-function userParts(content: Json): Json[] {
-  if (typeof content === 'string') return [{ type: 'text', text: content }]
-  const out: Json[] = []
-  for (const p of content ?? []) {
-    if (typeof p === 'string') out.push({ type: 'text', text: p })
-    else if (['text', 'input_text', 'output_text'].includes(p.type)) out.push({ type: 'text', text: p.text })
-    else if (p.type === 'input_image') out.push({ type: 'image_url', image_url: { url: p.image_url ?? p.url, detail: p.detail ?? 'auto' } })
-    else if (p.type === 'image_url') out.push({ type: 'image_url', image_url: typeof p.image_url === 'string' ? { url: p.image_url } : p.image_url })
-  }
-  return out
+async function applies(step: Step, body: Json): Promise<boolean> {
+  if (step.when === undefined) return true
+  if (typeof step.when === 'object') return Object.entries(step.when).every(([path, c]) => holds(c, at(body, path)))
+  const e = compileExpr(step.when)
+  if (!isExpr(e)) throw new Error(`${step.file}: when does not compile: ${e[0]!.message}`)
+  return Boolean(await e.evaluate(body, {}))
 }
 
-function neutralTools(tools: Json): Json[] | undefined {
-  if (!Array.isArray(tools) || tools.length === 0) return undefined
-  return tools.map((t) => {
-    if (t.type === 'custom') {
-      const c = t.custom ?? t
-      const f = c.format ?? {}
-      const g = f.grammar ?? f
-      return {
-        type: 'custom',
-        custom: {
-          name: c.name, description: c.description,
-          format: f.type === 'grammar' && g.syntax && g.definition ? { type: 'grammar', grammar: { syntax: g.syntax, definition: g.definition } } : { type: 'text' },
-        },
-      }
-    }
-    if (t.function) return { type: 'function', function: t.function }
-    if (t.input_schema) return { type: 'function', function: { name: t.name, description: t.description, parameters: t.input_schema } }
-    return { type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters, strict: t.strict } }
-  })
+/** A client body → the neutral form. */
+async function neutral(request: Json): Promise<Json> {
+  let body = request
+  for (const step of pipeline) if (await applies(step, body)) body = await runTransform(step.file, body, { request })
+  return body
 }
 
-/** Responses-, Chat- or Anthropic-flavoured Cursor body → the neutral form. */
-function neutral(body: Json): Json {
-  const tools = neutralTools(body.tools)
-  const custom = new Set((tools ?? []).filter((t) => t.type === 'custom').map((t) => t.custom.name))
-  const call = (id: string, name: string, args: Json): Json => custom.has(name)
-    ? { id, type: 'custom', custom: { name, input: typeof args === 'string' ? args : args?.input ?? '' } }
-    : { id, type: 'function', function: { name, arguments: typeof args === 'string' ? args : JSON.stringify(args) } }
-  const messages: Json[] = []
-  let pendingReasoning: Json[] = []
-  const assistant = (): Json => {
-    const last = messages[messages.length - 1]
-    if (last?.role === 'assistant') return last
-    const m: Json = { role: 'assistant', content: null }
-    if (pendingReasoning.length) { m.reasoning_items = pendingReasoning; pendingReasoning = [] }
-    messages.push(m)
-    return m
-  }
-  const addCall = (c: Json) => { const a = assistant(); (a.tool_calls ??= []).push(c) }
-  const addText = (text: string) => {
-    if (!text) return
-    const a = assistant()
-    a.content = a.content ? `${a.content}\n\n${text}` : text
-  }
-  const items: Json[] = body.input !== undefined && !(Array.isArray(body.messages) && body.messages.length)
-    ? (typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : body.input)
-    : body.messages ?? []
-  if (body.instructions) messages.push({ role: 'system', content: body.instructions })
-  for (const it of items) {
-    if (it.type === 'reasoning') { pendingReasoning.push(it); continue }
-    if (it.type === 'function_call') { addCall(call(it.call_id, it.name, it.arguments)); continue }
-    if (it.type === 'custom_tool_call') { addCall({ id: it.call_id, type: 'custom', custom: { name: it.name, input: it.input } }); continue }
-    if (it.type === 'function_call_output' || it.type === 'custom_tool_call_output') {
-      messages.push({ role: 'tool', tool_call_id: it.call_id, content: typeof it.output === 'string' ? it.output : textOf(it.output) })
-      continue
-    }
-    if (it.role === 'system' || it.role === 'developer') { messages.push({ role: it.role, content: textOf(it.content) }); continue }
-    if (it.role === 'tool') { messages.push({ role: 'tool', tool_call_id: it.tool_call_id, content: typeof it.content === 'string' ? it.content : textOf(it.content) }); continue }
-    if (it.role === 'assistant') {
-      const blocks = typeof it.content === 'string' ? [{ type: 'text', text: it.content }] : it.content ?? []
-      assistant()
-      for (const b of blocks) {
-        if (b.type === 'tool_use') addCall(call(b.id, b.name, b.input))
-        else addText(String(b.text ?? '').replace(/<details>\n<summary>Thinking<\/summary>[\s\S]*?<\/details>\n*/g, ''))
-      }
-      for (const c of it.tool_calls ?? []) addCall(call(c.id, c.function.name, c.function.arguments))
-      continue
-    }
-    if (it.role === 'user') {
-      const blocks = typeof it.content === 'string' ? [{ type: 'text', text: it.content }] : it.content ?? []
-      for (const b of blocks.filter((b: Json) => b.type === 'tool_result')) {
-        messages.push({ role: 'tool', tool_call_id: b.tool_use_id, content: textOf(b.content) })
-      }
-      const parts = userParts(blocks.filter((b: Json) => b.type !== 'tool_result'))
-      if (parts.length) messages.push({ role: 'user', content: parts })
-    }
-  }
-  const n: Json = {
-    model: body.model,
-    stream: body.stream === true,
-    messages,
-    tools,
-    tool_choice: body.tool_choice,
-    parallel_tool_calls: body.parallel_tool_calls,
-    reasoning: body.reasoning ?? (body.reasoning_effort ? { effort: body.reasoning_effort } : undefined),
-    max_completion_tokens: body.max_output_tokens ?? body.max_completion_tokens ?? body.max_tokens,
-    temperature: body.temperature, top_p: body.top_p, stop: body.stop, seed: body.seed, n: body.n,
-    presence_penalty: body.presence_penalty, frequency_penalty: body.frequency_penalty,
-    response_format: body.response_format ?? (body.text?.format ? { type: body.text.format.type } : undefined),
-    verbosity: body.text?.verbosity ?? body.verbosity,
-    stream_options: body.stream_options,
-    user: body.user, metadata: body.metadata, store: body.store, service_tier: body.service_tier,
-    safety_identifier: body.safety_identifier, prompt_cache_key: body.prompt_cache_key,
-    prompt_cache_retention: body.prompt_cache_retention, include: body.include, truncation: body.truncation,
-  }
-  for (const k of Object.keys(n)) if (n[k] === undefined) delete n[k]
-  return n
-}
+/** A client body → the upstream request, as the rule runs it. */
+const toResponses = async (body: Json, opts: Parameters<typeof runTransform>[2] = {}): Promise<Json> =>
+  runTransform(TO, await neutral(body), { request: body, ...opts })
 
 const cursorRequests = readdirSync(cursorDir).filter((f) => f.endsWith('.json') && !f.startsWith('expected-')).sort()
 
@@ -154,7 +82,7 @@ const CHAT_ONLY = ['messages', 'stream_options', 'previous_response_id', 'stop',
 t.test('every Cursor fixture request becomes a valid Responses request', async (t) => {
   for (const f of cursorRequests) {
     const body = cursor(f)
-    const out = await runTransform(TO, neutral(body), { request: body })
+    const out = await toResponses(body)
     t.same(CHAT_ONLY.filter((k) => k in out), [], `${f}: no Chat-only or refused fields`)
     t.equal(out.model, body.model, `${f}: model`)
     t.ok(Array.isArray(out.input) && out.input.length > 0, `${f}: input items`)
@@ -167,7 +95,7 @@ t.test('every Cursor fixture request becomes a valid Responses request', async (
 
 t.test('the full Cursor agent turn, exactly', async (t) => {
   const body = cursor('gpt5-agent-responses-full-turn.json')
-  const out = await runTransform(TO, neutral(body), { request: body })
+  const out = await toResponses(body)
   const patch = body.input[7].arguments as string
   t.same(out.input, [
     { type: 'message', role: 'system', content: body.input[0].content },
@@ -211,7 +139,7 @@ t.test('the full Cursor agent turn, exactly', async (t) => {
 
 t.test('Chat dialect: function-envelope ApplyPatch history and a format-less custom tool', async (t) => {
   const body = cursor('chat-dialect-mixed-tools-applypatch-history.json')
-  const out = await runTransform(TO, neutral(body), { request: body })
+  const out = await toResponses(body)
   const items = out.input.filter((i: Json) => i.type !== 'message')
   t.same(items.map((i: Json) => i.type), ['function_call', 'function_call_output', 'custom_tool_call', 'custom_tool_call_output'])
   t.equal(items[2].input, body.messages[4].tool_calls[0].function.arguments, 'raw patch, never JSON')
@@ -225,7 +153,7 @@ t.test('Chat dialect: function-envelope ApplyPatch history and a format-less cus
 
 t.test('non-reasoning models: no reasoning fields, sampling kept; max_output_tokens floor', async (t) => {
   const legacy = cursor('chat-dialect-legacy-2025-agent-turn.json')
-  const out = await runTransform(TO, neutral(legacy), { request: legacy })
+  const out = await toResponses(legacy)
   t.equal(out.model, 'gpt-4.1')
   t.notOk('reasoning' in out, 'gpt-4.1 rejects reasoning')
   t.equal(out.temperature, 0)
@@ -235,7 +163,7 @@ t.test('non-reasoning models: no reasoning fields, sampling kept; max_output_tok
   t.notOk(out.input.some((i: Json) => i.type === 'message' && i.role === 'assistant' && i.content === ''), 'empty assistant content dropped')
 
   const ping = cursor('verify-ping-key-check-2025.json')
-  const p = await runTransform(TO, neutral(ping), { request: ping })
+  const p = await toResponses(ping)
   t.same(p, {
     model: 'gpt-4o',
     input: [
@@ -325,6 +253,8 @@ t.test('tool results with image parts, custom results, orphans', async (t) => {
       { role: 'tool', tool_call_id: 'call_a', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'low' } }] },
       { role: 'tool', tool_call_id: 'call_b', content: 'ok' },
       { role: 'tool', tool_call_id: 'call_zzz', content: 'orphan' },
+      { role: 'assistant', content: 'Done.' },
+      { role: 'developer', content: 'Be brief.' },
     ],
     tools: [{ type: 'custom', custom: { name: 'ApplyPatch', format: { type: 'text' } } }],
   }))
@@ -333,6 +263,8 @@ t.test('tool results with image parts, custom results, orphans', async (t) => {
     { type: 'custom_tool_call', call_id: 'call_b', name: 'ApplyPatch', input: '*** Begin Patch\n*** End Patch' },
     { type: 'function_call_output', call_id: 'call_a', output: [{ type: 'input_text', text: 'see' }, { type: 'input_image', image_url: 'https://x/y.png', detail: 'low' }] },
     { type: 'custom_tool_call_output', call_id: 'call_b', output: 'ok' },
+    { type: 'message', role: 'assistant', content: 'Done.' },
+    { type: 'message', role: 'developer', content: 'Be brief.' },
   ])
 })
 
@@ -460,7 +392,7 @@ t.test('body: reasoning summary, mirror, finish reasons, remembered reasoning', 
 
   const noUsage = { ...recorded('text.response.json'), usage: null }
   const est = await runTransform(BODY, noUsage, { ctx, request: { model: 'gpt-5.5', input: 'What is the capital of France?' } })
-  t.same(est.usage, { prompt_tokens: 8, completion_tokens: 8, total_tokens: 16 }, 'estimated when the upstream gives none')
+  t.same(est.usage, { prompt_tokens: 9, completion_tokens: 8, total_tokens: 17 }, 'estimated when the upstream gives none')
 
   // encrypted reasoning → stored under the call that follows it; the next request replays it
   const store = new MemoryStore()
@@ -504,3 +436,344 @@ t.test('body: reasoning summary, mirror, finish reasons, remembered reasoning', 
 })
 
 
+// ---------------------------------------------------------------------------------------------
+// responses-stream.yaml
+// ---------------------------------------------------------------------------------------------
+
+const PROGRAM = `${root}rules/transforms/responses-stream.yaml`
+const sseOf = (name: string): string => readFileSync(`${streamsDir}${name}.sse`, 'utf8')
+const cursorReq = { model: 'gpt-5.5', stream: true, stream_options: { include_usage: true } }
+const chunkCtx = { id: 'resp_68a1f0c2', created: 1767225600, model: 'gpt-5.5' }
+const head = { id: 'chatcmpl-resp_68a1f0c2', object: 'chat.completion.chunk', created: 1767225600, model: 'gpt-5.5' }
+const delta = (d: Json, finish: string | null = null): Json => ({ ...head, choices: [{ index: 0, delta: d, finish_reason: finish }] })
+const ROLE = delta({ role: 'assistant', content: '' })
+
+/** What a client reconstructs from the frames. */
+function collect(frames: Json[]) {
+  const calls: Json[] = []
+  let content = ''
+  let reasoning = ''
+  let refusal = ''
+  const finish: string[] = []
+  const usage: Json[] = []
+  let roles = 0
+  const errors: Json[] = []
+  for (const f of frames) {
+    if (typeof f === 'string') continue
+    if (f.error) { errors.push(f.error); continue }
+    if (f.usage) usage.push(f.usage)
+    for (const c of f.choices ?? []) {
+      const d = c.delta ?? {}
+      if (d.role) roles++
+      if (typeof d.content === 'string') content += d.content
+      if (typeof d.reasoning_content === 'string') reasoning += d.reasoning_content
+      if (typeof d.refusal === 'string') refusal += d.refusal
+      for (const tc of d.tool_calls ?? []) {
+        const call = (calls[tc.index] ??= { id: undefined, type: undefined, name: '', arguments: '' })
+        if (tc.id) { if (call.id) throw new Error(`call ${tc.index} opened twice`); call.id = tc.id }
+        if (tc.type) call.type = tc.type
+        if (tc.function?.name) call.name += tc.function.name
+        if (typeof tc.function?.arguments === 'string') call.arguments += tc.function.arguments
+      }
+      if (c.finish_reason) finish.push(c.finish_reason)
+    }
+  }
+  return { content, reasoning, refusal, calls, finish, usage, roles, errors, done: frames.at(-1) === '[DONE]' }
+}
+
+const stream = (sse: string, opts: Parameters<typeof runStream>[2] = {}) =>
+  runStream(PROGRAM, sse, { request: cursorReq, ctx: chunkCtx, ...opts })
+
+const u = (p: number, c: number, tot: number, cached: number, r: number) =>
+  ({ prompt_tokens: p, completion_tokens: c, total_tokens: tot, prompt_tokens_details: { cached_tokens: cached }, completion_tokens_details: { reasoning_tokens: r } })
+
+const patchText = recorded('custom_tool_call.response.json').output[1].input as string
+const REASONING = '**Checking divisibility**\n\n221 is not divisible by 2, 3, 5, 7 or 11, but 221 ÷ 13 = 17, so 221 = 13 × 17.'
+
+/** scenario → what the client must reconstruct (the conversations of streams/README.md). */
+const scenarios: Record<string, Json> = {
+  text: { content: 'The capital of France is Paris.', reasoning: '', calls: [], finish: ['stop'], usage: [u(27, 78, 105, 0, 64)] },
+  reasoning: { content: 'No. 221 = 13 × 17, so it is not prime.', reasoning: REASONING, calls: [], finish: ['stop'], usage: [u(24, 214, 238, 0, 192)] },
+  tool_call: {
+    content: '', reasoning: '', finish: ['tool_calls'], usage: [u(112, 88, 200, 0, 64)],
+    calls: [{ id: 'call_DpXRyDhXYyhQLgN6cfziouBs', type: 'function', name: 'get_weather', arguments: '{"location":"Paris, France","unit":"celsius"}' }],
+  },
+  parallel_tool_calls: {
+    content: '', reasoning: '', finish: ['tool_calls'], usage: [u(161, 215, 376, 0, 192)],
+    calls: [
+      { id: 'call_Z3lN1R3p0uB39vSKJMV3VrOR', type: 'function', name: 'get_weather', arguments: '{"location":"Paris, France"}' },
+      { id: 'call_sWoRtk6NndNB8sxZ402tg3qv', type: 'function', name: 'get_local_time', arguments: '{"timezone":"Asia/Tokyo"}' },
+    ],
+  },
+  custom_tool_call: {
+    content: '', reasoning: '', finish: ['tool_calls'], usage: [u(486, 203, 689, 0, 128)],
+    calls: [{ id: 'call_M8LmgpmdspDopbZ4nbpDMWzd', type: 'function', name: 'apply_patch', arguments: patchText }],
+  },
+  usage: { content: 'Refunds are issued within 14 days of a return.', reasoning: '', calls: [], finish: ['stop'], usage: [u(1847, 140, 1987, 1536, 128)] },
+}
+
+const reconstructed = (r: Awaited<ReturnType<typeof stream>>) => {
+  const c = collect(r.frames)
+  return { content: c.content, reasoning: c.reasoning, calls: c.calls, finish: c.finish, usage: c.usage }
+}
+
+t.test('every scenario: reconstructed answer, finish_reason, usage; strict chunks', async (t) => {
+  const v = SPECS_MISSING ? null : schema('openai', 'CreateChatCompletionStreamResponse')
+  for (const [name, want] of Object.entries(scenarios)) {
+    const r = await stream(sseOf(name))
+    t.notOk(r.httpError, `${name}: no HTTP error`)
+    t.same(reconstructed(r), want, `${name}: reconstructed`)
+    const c = collect(r.frames)
+    t.equal(c.roles, 1, `${name}: one role chunk`)
+    t.same(r.frames[0], ROLE, `${name}: first chunk`)
+    t.ok(c.done, `${name}: ends with [DONE]`)
+    t.same(r.frames.at(-3).choices, [{ index: 0, delta: {}, finish_reason: want.finish[0] }], `${name}: finish chunk`)
+    t.same(r.frames.at(-2), { ...head, choices: [], usage: want.usage[0] }, `${name}: usage chunk`)
+    t.notOk(r.text.includes('event:') || r.text.includes('response.'), `${name}: no upstream event leaks`)
+    for (const f of r.frames) if (typeof f !== 'string') t.same(Object.keys(f).slice(0, 4), ['id', 'object', 'created', 'model'])
+    if (v) for (const [i, f] of r.frames.entries()) if (f !== '[DONE]') t.ok(v(f), `${name} frame ${i}: ${explain(v)}`)
+  }
+})
+
+t.test('exact frames: text and tool calls', async (t) => {
+  const text = await stream(sseOf('text'))
+  t.same(text.frames, [
+    ROLE,
+    ...['The', ' capital', ' of', ' France', ' is', ' Paris', '.'].map((s) => delta({ content: s })),
+    delta({}, 'stop'),
+    { ...head, choices: [], usage: u(27, 78, 105, 0, 64) },
+    '[DONE]',
+  ])
+  const call = await stream(sseOf('tool_call'))
+  t.same(call.frames.slice(0, 3), [
+    ROLE,
+    delta({ tool_calls: [{ index: 0, id: 'call_DpXRyDhXYyhQLgN6cfziouBs', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+    delta({ tool_calls: [{ index: 0, function: { arguments: '{"' } }] }),
+  ])
+  // index 0 although the call is at output_index 1 (the empty reasoning item is at 0)
+  t.ok(sseOf('tool_call').includes('"type":"function_call","status":"in_progress"'))
+  t.ok(call.frames.slice(1, -3).every((f: Json) => f.choices[0].delta.tool_calls[0].index === 0))
+})
+
+t.test('the Cursor-accepted tool-call stream, rebuilt from Responses events', async (t) => {
+  const expected = cursor('expected-stream-tool-calls-with-applypatch.json') as Json[]
+  let seq = 0
+  const ev = (e: Json) => `event: ${e.type}\ndata: ${JSON.stringify({ ...e, sequence_number: seq++ })}\n\n`
+  const calls = expected.flatMap((f) => f.choices?.[0]?.delta?.tool_calls ?? [])
+  const sse = [
+    ev({ type: 'response.created', response: { id: 'resp_1', status: 'in_progress', output: [], usage: null } }),
+    ev({ type: 'response.output_item.added', output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [] } }),
+    ev({ type: 'response.output_item.done', output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [] } }),
+    ev({ type: 'response.output_item.added', output_index: 1, item: { id: 'fc_1', type: 'function_call', status: 'in_progress', call_id: 'call_Ap9Lm2Xn', name: 'ReadFile', arguments: '' } }),
+    ...calls.filter((c) => c.index === 0 && !c.id).map((c) => ev({ type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 1, delta: c.function.arguments })),
+    ev({ type: 'response.function_call_arguments.done', item_id: 'fc_1', output_index: 1, arguments: '{"path":"test/server.test.ts"}' }),
+    ev({ type: 'response.output_item.done', output_index: 1, item: { id: 'fc_1', type: 'function_call', status: 'completed', call_id: 'call_Ap9Lm2Xn', name: 'ReadFile', arguments: '{"path":"test/server.test.ts"}' } }),
+    ev({ type: 'response.output_item.added', output_index: 2, item: { id: 'ctc_2', type: 'custom_tool_call', call_id: 'call_Bq7Kd4Yr', name: 'ApplyPatch', input: '' } }),
+    ...calls.filter((c) => c.index === 1 && !c.id).map((c) => ev({ type: 'response.custom_tool_call_input.delta', item_id: 'ctc_2', output_index: 2, delta: c.function.arguments })),
+    ev({ type: 'response.output_item.done', output_index: 2, item: { id: 'ctc_2', type: 'custom_tool_call', call_id: 'call_Bq7Kd4Yr', name: 'ApplyPatch', input: '…' } }),
+    ev({ type: 'response.completed', response: { id: 'resp_1', status: 'completed', output: [], usage: { input_tokens: 18500, output_tokens: 140, total_tokens: 18640 } } }),
+  ].join('')
+  const r = await stream(sse)
+  // the role goes in a chunk of its own (content ""), the rest is frame for frame what Cursor accepts
+  const first = structuredClone(expected[0])
+  delete first.choices[0].delta.role
+  delete first.choices[0].delta.content
+  t.same(r.frames, [ROLE, first, ...expected.slice(1)])
+})
+
+t.test('the Cursor-accepted reasoning stream: same text with the mirror on', async (t) => {
+  const expected = cursor('expected-stream-text-with-reasoning.json') as Json[]
+  const want = collect(expected)
+  const opening = '<details>\n<summary>Thinking</summary>\n\n'
+  const closing = '\n\n</details>\n\n'
+  const body = want.content.slice(opening.length)
+  const thinking = body.slice(0, body.indexOf(closing))
+  const answer = body.slice(body.indexOf(closing) + closing.length)
+  let seq = 0
+  const ev = (e: Json) => `event: ${e.type}\ndata: ${JSON.stringify({ ...e, sequence_number: seq++ })}\n\n`
+  const parts = thinking.split('\n\n')
+  const sse = [
+    ev({ type: 'response.created', response: { id: 'resp_1', status: 'in_progress', output: [], usage: null } }),
+    ev({ type: 'response.output_item.added', output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [] } }),
+    ...parts.map((p, i) => ev({ type: 'response.reasoning_summary_text.delta', item_id: 'rs_1', output_index: 0, summary_index: i, delta: p })),
+    ev({ type: 'response.output_item.added', output_index: 1, item: { id: 'msg_1', type: 'message', role: 'assistant', status: 'in_progress', content: [] } }),
+    ...[answer.slice(0, 20), answer.slice(20)].map((d) => ev({ type: 'response.output_text.delta', item_id: 'msg_1', output_index: 1, content_index: 0, delta: d })),
+    ev({ type: 'response.completed', response: { id: 'resp_1', status: 'completed', output: [], usage: {
+      input_tokens: 18234, input_tokens_details: { cached_tokens: 17920 }, output_tokens: 212, output_tokens_details: { reasoning_tokens: 96 }, total_tokens: 18446 } } }),
+  ].join('')
+  const r = await stream(sse, { vars: { reasoning_mirror: true } })
+  const got = collect(r.frames)
+  t.equal(got.content, want.content, 'content with the <details> block, summary parts separated by a blank line')
+  t.equal(got.reasoning, thinking, 'reasoning_content too')
+  t.same(got.usage, want.usage)
+  t.same(got.finish, ['stop'])
+  t.same(r.frames[0], expected[0])
+})
+
+t.test('mirror on/off', async (t) => {
+  const off = await stream(sseOf('reasoning'))
+  t.notOk(collect(off.frames).content.includes('<details>'))
+  t.same(off.frames[1], delta({ reasoning_content: '**Checking divisibility**\n\n' }))
+  const on = await stream(sseOf('reasoning'), { vars: { reasoning_mirror: true } })
+  const c = collect(on.frames)
+  t.equal(c.content, `<details>\n<summary>Thinking</summary>\n\n${REASONING}\n\n</details>\n\nNo. 221 = 13 × 17, so it is not prime.`)
+  t.equal(c.reasoning, REASONING)
+  t.same(on.frames[1], delta({ content: '<details>\n<summary>Thinking</summary>\n\n**Checking divisibility**\n\n', reasoning_content: '**Checking divisibility**\n\n' }))
+  t.same(on.frames[5], delta({ content: '\n\n</details>\n\nNo' }), 'closed with the first answer text')
+
+  // the block is closed before a tool call too, and at the end when nothing follows
+  let seq = 0
+  const ev = (e: Json) => `event: ${e.type}\ndata: ${JSON.stringify({ ...e, sequence_number: seq++ })}\n\n`
+  const thinkThenCall = [
+    ev({ type: 'response.reasoning_summary_text.delta', item_id: 'rs_1', summary_index: 0, delta: 'Plan A.' }),
+    ev({ type: 'response.reasoning_summary_text.delta', item_id: 'rs_1', summary_index: 1, delta: 'Plan B.' }),
+    ev({ type: 'response.output_item.added', output_index: 1, item: { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'f', arguments: '' } }),
+    ev({ type: 'response.function_call_arguments.delta', item_id: 'fc_1', delta: '{}' }),
+    ev({ type: 'response.completed', response: { status: 'completed', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } } }),
+  ].join('')
+  const tc = await stream(thinkThenCall, { vars: { reasoning_mirror: true } })
+  t.same(tc.frames.slice(1, 5), [
+    delta({ content: '<details>\n<summary>Thinking</summary>\n\nPlan A.', reasoning_content: 'Plan A.' }),
+    delta({ content: '\n\nPlan B.', reasoning_content: '\n\nPlan B.' }),
+    delta({ content: '\n\n</details>\n\n' }),
+    delta({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '' } }] }),
+  ])
+  t.same(collect(tc.frames).finish, ['tool_calls'])
+  const onlyThinking = await stream(thinkThenCall.split('event: response.output_item.added')[0]! +
+    ev({ type: 'response.completed', response: { status: 'completed', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } } }), { vars: { reasoning_mirror: true } })
+  t.equal(collect(onlyThinking.frames).content, '<details>\n<summary>Thinking</summary>\n\nPlan A.\n\nPlan B.\n\n</details>\n\n')
+})
+
+t.test('the same output however the bytes are split', async (t) => {
+  for (const name of [...Object.keys(scenarios), 'error_midstream', 'error_event']) {
+    const sse = sseOf(name)
+    const whole = await stream(sse, { vars: { reasoning_mirror: true } })
+    for (const step of [1, 7, 13, 64, 333]) {
+      if (step === 1 && name !== 'custom_tool_call' && name !== 'reasoning') continue
+      const split = await stream(sse, { vars: { reasoning_mirror: true }, split: every(step, Buffer.byteLength(sse)) })
+      t.same(split, whole, `${name} split every ${step} bytes`)
+    }
+  }
+  // a multi-byte character cut in two
+  const sse = sseOf('reasoning')
+  const at = Buffer.from(sse).indexOf(Buffer.from('÷')) + 1
+  t.same(await stream(sse, { split: [at] }), await stream(sse))
+})
+
+t.test('usage: only when asked for (or $vars.usage_always); estimated when the upstream gave none', async (t) => {
+  const plain = await stream(sseOf('text'), { request: { model: 'gpt-5.5', stream: true } })
+  t.same(collect(plain.frames).usage, [])
+  t.same(plain.frames.at(-2).choices[0].finish_reason, 'stop')
+  const always = await stream(sseOf('text'), { request: { model: 'gpt-5.5', stream: true }, vars: { usage_always: true } })
+  t.same(collect(always.frames).usage, [u(27, 78, 105, 0, 64)])
+
+  const noUsage = sseOf('text').replace(/"usage":\{"input_tokens".*?"total_tokens":105\}/, '"usage":null')
+  t.ok(noUsage !== sseOf('text'))
+  const request = { model: 'gpt-5.5', stream: true, input: 'What is the capital of France?', stream_options: { include_usage: true } }
+  const est = await stream(noUsage, { request })
+  // 31 characters of answer → 8 tokens; the request's input → 9
+  t.same(collect(est.frames).usage, [{ prompt_tokens: 9, completion_tokens: 8, total_tokens: 17 }])
+
+  const cacheWrite = sseOf('usage').replace('"cache_write_tokens":0', '"cache_write_tokens":300')
+  t.same(collect((await stream(cacheWrite)).frames).usage[0].prompt_tokens_details, { cached_tokens: 1536, cache_write_tokens: 300 })
+})
+
+t.test('finish reasons of response.incomplete', async (t) => {
+  const cut = (reason: string) => sseOf('text')
+    .replace(/event: response\.completed\ndata: \{"type":"response\.completed"/, 'event: response.incomplete\ndata: {"type":"response.incomplete"')
+    .replace(/"status":"completed","background"/g, '"status":"incomplete","background"')
+    .replace(/("type":"response\.incomplete".*?"incomplete_details":)null/, `$1{"reason":"${reason}"}`)
+  t.same(collect((await stream(cut('max_output_tokens'))).frames).finish, ['length'])
+  t.same(collect((await stream(cut('content_filter'))).frames).finish, ['content_filter'])
+})
+
+t.test('errors', async (t) => {
+  // response.failed after text: the text, the error as a last content delta, the error frame, [DONE]
+  const mid = await stream(sseOf('error_midstream'))
+  t.notOk(mid.httpError)
+  const c = collect(mid.frames)
+  t.match(c.content, /^The capital of France\n\nUpstream .* failed during the stream: An error occurred while processing your request\./)
+  t.equal(c.errors.length, 1)
+  t.match(c.errors[0], { type: 'upstream_error', code: 'server_error', message: /An error occurred while processing your request.*server_error/ })
+  t.same(c.finish, [])
+  t.ok(c.done)
+  t.equal(mid.frames.length, 1 + 4 + 1 + 1 + 1)
+
+  // a bare `error` event before any output: a real HTTP error (429), nothing written
+  const early = await stream(sseOf('error_event'))
+  t.same(early.frames, [])
+  t.equal(early.httpError?.status, 429)
+  t.match(early.httpError?.body, { error: { type: 'rate_limit_error', code: 'rate_limit_exceeded', message: /Rate limit reached for gpt-5/ } })
+
+  // an `error` event nested the other way, mid-stream, with the mirror open: the block is closed first
+  let seq = 0
+  const ev = (e: Json) => `event: ${e.type}\ndata: ${JSON.stringify({ ...e, sequence_number: seq++ })}\n\n`
+  const nested = await stream(ev({ type: 'response.reasoning_summary_text.delta', item_id: 'rs', summary_index: 0, delta: 'Hm.' }) +
+    ev({ type: 'error', error: { code: 'invalid_prompt', message: 'Bad prompt.' } }), { vars: { reasoning_mirror: true } })
+  const n = collect(nested.frames)
+  t.match(n.content, /^<details>\n<summary>Thinking<\/summary>\n\nHm\.\n\n<\/details>\n\n\n\nUpstream .*Bad prompt\./)
+  t.match(n.errors[0], { code: 'invalid_prompt', type: 'invalid_request_error' })
+
+  // the upstream hangs up without a terminal event
+  const cutOff = sseOf('text').split('event: response.output_text.done')[0]!
+  const cut = collect((await stream(cutOff)).frames)
+  t.equal(cut.content, 'The capital of France is Paris.\n\nUpstream test closed the stream before the response completed (route-engine rule test)')
+  t.equal(cut.errors.length, 1)
+  t.same(cut.finish, [])
+  const nothing = await stream(sseOf('text').split('event: response.output_item.added')[0]!)
+  t.equal(nothing.httpError?.status, 502)
+})
+
+t.test('stream: encrypted reasoning remembered under the call that follows it', async (t) => {
+  const store = new MemoryStore()
+  // reasoning.sse: encrypted reasoning, then a message and no call: nothing to key it by
+  await stream(sseOf('reasoning'), { store })
+  t.equal(store.size, 0)
+  // the same reasoning item followed by a call
+  const rsDone = sseOf('reasoning').split('\n\n').find((b) => b.includes('"type":"response.output_item.done"') && b.includes('"type":"reasoning"'))!
+  const rsItem = JSON.parse(rsDone.split('data: ')[1]!).item
+  let seq = 0
+  const ev = (e: Json) => `event: ${e.type}\ndata: ${JSON.stringify({ ...e, sequence_number: seq++ })}\n\n`
+  const sse = [
+    `${rsDone}\n\n`,
+    ev({ type: 'response.output_item.added', output_index: 1, item: { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'f', arguments: '' } }),
+    ev({ type: 'response.function_call_arguments.delta', item_id: 'fc_1', delta: '{}' }),
+    ev({ type: 'response.output_item.added', output_index: 2, item: { id: 'fc_2', type: 'function_call', call_id: 'call_2', name: 'g', arguments: '' } }),
+    ev({ type: 'response.output_item.done', output_index: 2, item: { id: 'fc_2', type: 'function_call', call_id: 'call_2', name: 'g', arguments: '{"x":1}' } }),
+    ev({ type: 'response.completed', response: { status: 'completed', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } } }),
+  ].join('')
+  const r = await stream(sse, { store })
+  const stored = [{ type: 'reasoning', id: rsItem.id, summary: rsItem.summary, encrypted_content: rsItem.encrypted_content }]
+  t.same(await store.get('openai:reasoning:call_1'), stored)
+  t.equal(await store.get('openai:reasoning:call_2'), undefined, 'parallel calls: stored once, under the first')
+  t.same(collect(r.frames).calls, [
+    { id: 'call_1', type: 'function', name: 'f', arguments: '{}' },
+    { id: 'call_2', type: 'function', name: 'g', arguments: '{"x":1}' },
+  ], 'whole arguments from output_item.done when no delta came')
+
+  // a server that sends no text deltas: the message item's text, once
+  const quiet = [
+    ev({ type: 'response.output_item.added', output_index: 0, item: { id: 'msg_1', type: 'message', role: 'assistant', content: [] } }),
+    ev({ type: 'response.output_item.done', output_index: 0, item: { id: 'msg_1', type: 'message', role: 'assistant', status: 'completed',
+      content: [{ type: 'output_text', text: 'Hello ', annotations: [] }, { type: 'output_text', text: 'there.', annotations: [] }] } }),
+    ev({ type: 'response.completed', response: { status: 'completed', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } } }),
+  ].join('')
+  const q = await stream(quiet)
+  t.same(q.frames.slice(0, 3), [ROLE, delta({ content: 'Hello there.' }), delta({}, 'stop')])
+
+  // the next turn replays it before the call
+  const next = await runTransform(TO, base({
+    store: false,
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: 'go' }] },
+      { role: 'assistant', content: null, tool_calls: collect(r.frames).calls.map((c: Json) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) },
+      { role: 'tool', tool_call_id: 'call_1', content: 'a' },
+      { role: 'tool', tool_call_id: 'call_2', content: 'b' },
+    ],
+  }), { store })
+  t.same(next.input.slice(1, 4), [
+    stored[0],
+    { type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' },
+    { type: 'function_call', call_id: 'call_2', name: 'g', arguments: '{"x":1}' },
+  ])
+})
