@@ -61,7 +61,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOptions, keys: Buffer[]): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!
   if (req.method === 'OPTIONS') {
-    res.writeHead(204).end()
+    res.writeHead(204, { 'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'authorization, content-type' }).end()
     return
   }
   if (path === '/healthz' || path === '/readyz') return health(res, opts.holder)

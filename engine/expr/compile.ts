@@ -60,7 +60,8 @@ export function calledFunctions(source: string): { name: string; offset: number 
     if (!n || typeof n !== 'object') return
     const node = n as jsonata.ExprNode
     if (node.type === 'function' && node.procedure?.type === 'variable' && typeof node.procedure.value === 'string') {
-      out.push({ name: node.procedure.value, offset: Math.max(0, (node.procedure.position ?? 1) - 1) })
+      // Positions point at a token's last character: step back to its `$`.
+      out.push({ name: node.procedure.value, offset: Math.max(0, (node.procedure.position ?? 1) - 1 - node.procedure.value.length) })
     }
     for (const v of Object.values(node)) if (v && typeof v === 'object') walk(v)
   }

@@ -5,10 +5,10 @@ import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
 import { encodeComment } from '../sse/encode.js'
 
+/** Sent on every response; a preflight also gets the headers it asked for (see server.ts). */
 export const CORS_HEADERS = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
-  'access-control-allow-headers': 'authorization, content-type, x-api-key, anthropic-version, openai-organization, openai-project, x-stainless-os, x-stainless-lang, x-stainless-package-version, x-stainless-runtime, x-stainless-runtime-version, x-stainless-arch, x-stainless-retry-count, x-stainless-timeout',
   'access-control-max-age': '86400',
 }
 

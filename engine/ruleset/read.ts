@@ -65,7 +65,7 @@ export function parseYaml(path: string, text: string, problems: ProblemList): Ya
   const name = displayName(path)
   if (doc.errors.length) {
     for (const e of doc.errors) {
-      const pos = e.linePos?.[0] ?? { line: 1, col: 1 }
+      const pos = lines.linePos(e.pos[0])
       problems.error({ file: name, line: pos.line, col: pos.col }, 'RE_YAML', e.message.split('\n')[0]!)
     }
     return null

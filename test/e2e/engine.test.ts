@@ -287,7 +287,7 @@ t.test('pass-through, body transform, CORS preflight, health; secrets never logg
   delete upstreamMode['/json']
   const body = await post('/body', { a: 1 })
   t.same(body.json, { wrapped: { echo: { a: 1 }, path: '/json' } })
-  const pre = await request(engine.url + '/anything/at/all', { method: 'OPTIONS', headers: { origin: 'https://x', 'access-control-request-method': 'POST' } })
+  const pre = await request(engine.url + '/anything/at/all', { method: 'OPTIONS', headers: { origin: 'https://x', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } })
   t.equal(pre.statusCode, 204)
   t.equal(pre.headers['access-control-allow-origin'], '*')
   t.match(String(pre.headers['access-control-allow-headers']), /authorization/)

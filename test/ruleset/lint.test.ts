@@ -1,0 +1,81 @@
+// lint: every problem with its file:line:col, in one run; exit codes; the shipped rules are clean.
+import t from 'tap'
+import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { loadRuleset } from '../../engine/ruleset/compile.js'
+
+const shipped = new URL('../../rules/', import.meta.url).pathname
+
+function at(problems: { file: string; line: number; col: number; code: string }[], code: string) {
+  return problems.filter((p) => p.code === code).map((p) => ({ file: p.file.split('/').pop(), line: p.line, col: p.col }))
+}
+
+t.test('the shipped rules load with no errors', async (t) => {
+  const { ruleset, problems } = await loadRuleset(shipped)
+  t.same(problems.errors, [])
+  t.ok(ruleset && ruleset.rules.length >= 9)
+})
+
+t.test('a YAML syntax error, a schema violation and a JSONata syntax error in three files: all three, placed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 're-lint-'))
+  cpSync(shipped, dir, { recursive: true })
+  // 1. YAML: an unclosed flow sequence in the models file.
+  const models = join(dir, '05-models.yaml')
+  writeFileSync(models, readFileSync(models, 'utf8').replace('  - gpt-5.4\n', '  - [gpt-5.4\n'))
+  // 2. Schema: a misspelt key in a rule's match.
+  const local = join(dir, '20-local.yaml')
+  writeFileSync(local, readFileSync(local, 'utf8').replace('      method: GET', '      methd: GET'))
+  // 3. JSONata: a broken inline expression inside a rule file.
+  const chat = join(dir, '30-chat.yaml')
+  writeFileSync(chat, readFileSync(chat, 'utf8').replace('"param": "model"}', '"param": "model" +}'))
+  const chatLines = readFileSync(chat, 'utf8').split('\n')
+  const jsonataLine = chatLines.findIndex((l) => l.includes('"model" +}')) + 1
+  const jsonataCol = chatLines[jsonataLine - 1]!.indexOf('+}') + 2
+
+  const { ruleset, problems } = await loadRuleset(dir)
+  t.equal(ruleset, null)
+  const modelsLine = readFileSync(models, 'utf8').split('\n').findIndex((l) => l.includes('[gpt-5.4')) + 1
+  t.ok(at(problems.errors, 'RE_YAML').some((p) => p.file === '05-models.yaml' && p.line >= modelsLine && p.line <= modelsLine + 2), JSON.stringify(at(problems.errors, 'RE_YAML')))
+  const localLine = readFileSync(local, 'utf8').split('\n').findIndex((l) => l.includes('methd')) + 1
+  t.same(at(problems.errors, 'RE_SCHEMA'), [{ file: '20-local.yaml', line: localLine, col: 7 }], 'schema violation at the misspelt key')
+  t.same(at(problems.errors, 'RE_JSONATA'), [{ file: '30-chat.yaml', line: jsonataLine, col: jsonataCol }], 'JSONata error at its token, inside the rule file')
+})
+
+t.test('unknown upstreams, pipelines, files and functions, duplicates, unset variables', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 're-lint-'))
+  writeFileSync(join(dir, 'a.yaml'), [
+    'upstreams:',
+    '  u: { base: "${RE_TEST_UNSET_VAR}" }',
+    'rules:',
+    '  - name: one',
+    '    match: { path: /a }',
+    '    request: [{ use: nope }, missing.jsonata, "$nosuch(1)"]',
+    '    upstream: { to: ghost }',
+    '  - name: one',
+    '    match: { path: /b }',
+    '    reply: { status: 200 }',
+    '',
+  ].join('\n'))
+  const { problems } = await loadRuleset(dir)
+  const got = problems.items.map((p) => `${p.severity}:${p.code}@${p.line}:${p.col}`)
+  t.same(got.sort(), [
+    'error:RE_DUPLICATE@8:11',
+    'error:RE_MISSING_FILE@6:30',
+    'error:RE_UNKNOWN_FUNCTION@6:48',
+    'error:RE_UNKNOWN_PIPELINE@6:22',
+    'error:RE_UNKNOWN_UPSTREAM@7:21',
+    'warning:RE_UNSET_ENV@2:14',
+  ].sort())
+})
+
+t.test('engine/ names no vendor outside comments', async (t) => {
+  const root = new URL('../../engine/', import.meta.url).pathname
+  const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'))
+  t.ok(files.length > 10)
+  for (const f of files) {
+    const code = readFileSync(join(root, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '')
+    const hit = /cursor|openai|anthropic|gemini|claude/i.exec(code)
+    t.equal(hit, null, `${relative(root, join(root, f))}${hit ? `: "${hit[0]}" at ${hit.index}` : ''}`)
+  }
+})
