@@ -1,11 +1,14 @@
 // The Anthropic Messages upstream of the Cursor pack: to-anthropic (neutral form → Messages request),
 // anthropic-body (Messages body → chat.completion) and anthropic-stream (Messages SSE → chat chunks).
-import t from 'tap'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import t, { type Test } from 'tap'
+import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { runTransform } from '../helpers/transform.js'
+import { runStream, every } from '../helpers/stream.js'
 import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
 import { MemoryStore } from '../../engine/store/memory.js'
+import { compileExpr, isExpr } from '../../engine/expr/compile.js'
+import { parse } from 'yaml'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const TO = `${root}rules/transforms/to-anthropic.jsonata`
@@ -17,82 +20,51 @@ const cursor = (name: string): any => json(`${cursorDir}${name}`)
 const upstream = (name: string): any => json(`${streamDir}${name}`)
 
 // ---------------------------------------------------------------------------------------------
-// Neutral inputs. The normalize pipeline (rules/10-normalize.yaml, helper-1) is not in the tree yet:
-// until it is, `neutral()` builds the neutral form of rules/transforms/README.md from the Cursor
-// fixtures by hand, covering the three dialects the fixtures use (Responses-shaped, Chat-shaped,
-// Anthropic-flavoured). It is deliberately plain TypeScript, not a copy of the shipped normalize.
+// Neutral inputs: the shipped normalize pipeline (rules/10-normalize.yaml), run the way the engine runs
+// it (as test/pack/normalize.test.ts does): each step's `when` tested on the step's input, then its
+// transform with the same compiler, limits and functions.
 // ---------------------------------------------------------------------------------------------
 
 type Json = any
+type Condition = Record<string, unknown> | string | number | boolean | null
+interface Step { file: string; when?: string | Record<string, Condition> }
 
-function neutral(body: Json): Json {
-  const customNames = new Set<string>((body.tools ?? []).filter((x: Json) => x.type === 'custom').map((x: Json) => x.name ?? x.custom?.name))
-  const textOf = (c: Json): string => (typeof c === 'string' ? c : (c ?? []).map((p: Json) => p.text ?? '').filter(Boolean).join('\n\n'))
-  const part = (p: Json): Json => {
-    if (p.type === 'input_image') return { type: 'image_url', image_url: { url: p.image_url, detail: p.detail ?? 'auto' } }
-    if (p.type === 'image_url') return p
-    return { type: 'text', text: p.text }
+const pipeline: Step[] = (parse(readFileSync(`${root}rules/10-normalize.yaml`, 'utf8')).pipelines.normalize as unknown[]).map((s) => {
+  if (typeof s === 'string') return { file: `${root}rules/${s}` }
+  const step = s as { transform: string; when?: Step['when'] }
+  return { file: `${root}rules/${step.transform}`, when: step.when }
+})
+const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
+const isEmpty = (v: unknown): boolean =>
+  v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) || (typeOf(v) === 'object' && Object.keys(v as object).length === 0)
+
+/** The condition forms of docs/rules.md ("Order and matching"). */
+function holds(cond: Condition, v: unknown): boolean {
+  if (typeOf(cond) !== 'object') return v === cond
+  const c = cond as Record<string, unknown>
+  return (c.exists !== true || v !== undefined) &&
+    (c.absent !== true || v === undefined) &&
+    (typeof c.empty !== 'boolean' || isEmpty(v) === c.empty) &&
+    (!('equals' in c) || JSON.stringify(v) === JSON.stringify(c.equals)) &&
+    (!Array.isArray(c.in) || c.in.includes(v)) &&
+    (typeof c.type !== 'string' || typeOf(v) === c.type)
+}
+
+async function applies(step: Step, body: unknown): Promise<boolean> {
+  if (step.when === undefined) return true
+  if (typeof step.when === 'object') {
+    return Object.entries(step.when).every(([path, c]) => holds(c, path.split('.').reduce<any>((v, k) => (v == null ? undefined : v[k]), body)))
   }
-  const call = (id: string, name: string, args: string): Json =>
-    customNames.has(name) ? { id, type: 'custom', custom: { name, input: args } } : { id, type: 'function', function: { name, arguments: args } }
-  const out: Json[] = []
-  const assistant = (): Json => {
-    const last = out[out.length - 1]
-    if (last?.role === 'assistant') return last
-    const m = { role: 'assistant', content: null }
-    out.push(m)
-    return m
-  }
-  const addCall = (c: Json) => { const a = assistant(); a.tool_calls = [...(a.tool_calls ?? []), c] }
-  const items = Array.isArray(body.input) && body.input.length ? body.input : typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : body.messages
-  for (const it of items) {
-    if (it.type === 'reasoning') continue
-    if (it.type === 'function_call') { addCall(call(it.call_id, it.name, it.arguments)); continue }
-    if (it.type === 'function_call_output') { out.push({ role: 'tool', tool_call_id: it.call_id, content: it.output }); continue }
-    if (it.role === 'system' || it.role === 'developer') { out.push({ role: it.role, content: textOf(it.content) }); continue }
-    if (it.role === 'tool') { out.push({ role: 'tool', tool_call_id: it.tool_call_id, content: it.content }); continue }
-    if (it.role === 'assistant') {
-      const blocks = typeof it.content === 'string' ? [{ type: 'text', text: it.content }] : it.content ?? []
-      const text = blocks.filter((b: Json) => b.type !== 'tool_use').map((b: Json) => b.text ?? '').join('')
-      const calls = [
-        ...blocks.filter((b: Json) => b.type === 'tool_use').map((b: Json) => call(b.id, b.name, JSON.stringify(b.input))),
-        ...(it.tool_calls ?? []).map((c: Json) => call(c.id, c.function.name, c.function.arguments)),
-      ]
-      out.push({ role: 'assistant', content: text === '' ? null : text, ...(calls.length ? { tool_calls: calls } : {}) })
-      continue
-    }
-    // user: tool_result blocks become tool messages (in order), the rest one user message
-    const blocks = typeof it.content === 'string' ? [{ type: 'text', text: it.content }] : it.content
-    for (const b of blocks.filter((b: Json) => b.type === 'tool_result')) {
-      out.push({ role: 'tool', tool_call_id: b.tool_use_id, content: typeof b.content === 'string' ? b.content : b.content.map((p: Json) => ({ type: 'text', text: p.text })) })
-    }
-    const rest = blocks.filter((b: Json) => b.type !== 'tool_result')
-    if (rest.length) out.push({ role: 'user', content: rest.map(part) })
-  }
-  const tools = (body.tools ?? []).map((x: Json) => {
-    if (x.type === 'custom') {
-      const f = x.format ?? x.custom?.format
-      const g = f?.grammar ?? f
-      return { type: 'custom', custom: { name: x.name ?? x.custom.name, description: x.description ?? x.custom?.description,
-        format: g?.syntax && g?.definition ? { type: 'grammar', grammar: { syntax: g.syntax, definition: g.definition } } : { type: 'text' } } }
-    }
-    if (x.function) return { type: 'function', function: { strict: false, ...x.function } }
-    return { type: 'function', function: { name: x.name, description: x.description, parameters: x.parameters ?? x.input_schema, strict: x.strict ?? false } }
-  })
-  const effort = body.reasoning?.effort ?? body.reasoning_effort
-  const max = body.max_completion_tokens ?? body.max_output_tokens ?? body.max_tokens
-  return {
-    model: body.model,
-    stream: body.stream === true,
-    messages: out,
-    ...(tools.length ? { tools } : {}),
-    ...(body.tool_choice !== undefined ? { tool_choice: body.tool_choice } : {}),
-    ...(effort ? { reasoning: { effort, ...(body.reasoning?.summary ? { summary: body.reasoning.summary } : {}) } } : {}),
-    ...(max !== undefined ? { max_completion_tokens: max } : {}),
-    ...Object.fromEntries(['temperature', 'top_p', 'stop', 'user', 'metadata', 'store', 'stream_options', 'include', 'truncation', 'prompt_cache_retention', 'parallel_tool_calls']
-      .filter((k) => body[k] !== undefined && body[k] !== null).map((k) => [k, body[k]])),
-    ...(body.text?.verbosity ? { verbosity: body.text.verbosity } : {}),
-  }
+  const e = compileExpr(step.when)
+  if (!isExpr(e)) throw new Error(`${step.file}: when does not compile: ${e[0]!.message}`)
+  return Boolean(await e.evaluate(body, {}))
+}
+
+/** Cursor's body → the neutral form, through the shipped normalize steps. */
+async function neutral(request: unknown): Promise<Json> {
+  let body = request
+  for (const step of pipeline) if (await applies(step, body)) body = await runTransform(step.file, body, { request })
+  return JSON.parse(JSON.stringify(body))
 }
 
 /** The structural rules of the Messages API that the schema cannot express (wire-formats.md §6.3). */
@@ -131,7 +103,7 @@ const requestFixtures = readdirSync(cursorDir).filter((f) => f.endsWith('.json')
 t.test('every Cursor request → neutral → to-anthropic is a valid Messages request', async (t) => {
   t.ok(requestFixtures.length >= 10, 'the fixtures are there')
   for (const f of requestFixtures) {
-    const req = await toAnthropic(neutral(cursor(f)))
+    const req = await toAnthropic(await neutral(cursor(f)))
     t.same(turnProblems(req), [], `${f}: turn structure`)
     t.equal(typeof req.max_tokens, 'number', `${f}: max_tokens`)
     if (!SPECS_MISSING) {
@@ -143,7 +115,7 @@ t.test('every Cursor request → neutral → to-anthropic is a valid Messages re
 
 t.test('Anthropic-flavoured Cursor bodies: tool_use/tool_result paired, system lifted', async (t) => {
   const hybrid = cursor('anthropic-model-hybrid-input.json')
-  const req = await toAnthropic(neutral(hybrid))
+  const req = await toAnthropic(await neutral(hybrid))
   t.same(req.system, [{ type: 'text', text: hybrid.input[0].content }])
   t.same(req.messages, [
     { role: 'user', content: [{ type: 'text', text: '<user_query>Why does `npm test` fail?</user_query>' }] },
@@ -152,7 +124,8 @@ t.test('Anthropic-flavoured Cursor bodies: tool_use/tool_result paired, system l
       { type: 'tool_use', id: 'toolu_01A9xQeP3mZ7LrKc2VbN8tYw', name: 'run_terminal_cmd', input: { command: 'npm test', is_background: false, explanation: 'Reproduce the failure' } },
     ] },
     { role: 'user', content: [
-      { type: 'tool_result', tool_use_id: 'toolu_01A9xQeP3mZ7LrKc2VbN8tYw', content: [{ type: 'text', text: 'Exit code: 1\n\nFAIL test/server.test.ts\n  TypeError: log is not a function' }] },
+      // normalize turns a text-only tool_result into a string
+      { type: 'tool_result', tool_use_id: 'toolu_01A9xQeP3mZ7LrKc2VbN8tYw', content: 'Exit code: 1\n\nFAIL test/server.test.ts\n  TypeError: log is not a function' },
     ] },
     { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_01Bq5RtY8uI2oP4aS6dF9gHj', name: 'read_file', input: { target_file: 'src/log.ts' } }] },
     { role: 'user', content: [
@@ -166,7 +139,7 @@ t.test('Anthropic-flavoured Cursor bodies: tool_use/tool_result paired, system l
   t.same(Object.keys(req).sort(), ['max_tokens', 'messages', 'metadata', 'model', 'stream', 'system', 'tool_choice', 'tools'], 'stream_options and the like are dropped')
 
   const variant = cursor('anthropic-model-messages-variant.json')
-  t.same(await toAnthropic(neutral(variant)), {
+  t.same(await toAnthropic(await neutral(variant)), {
     model: 'claude-opus-4-7',
     max_tokens: 32000,
     system: [{ type: 'text', text: 'You are an AI coding assistant, powered by Claude Opus 4.7. You operate in Cursor.' }],
@@ -186,7 +159,7 @@ t.test('Anthropic-flavoured Cursor bodies: tool_use/tool_result paired, system l
 
 t.test('the full GPT-5 turn: system + developer lifted, ApplyPatch lowered, calls grouped, image kept', async (t) => {
   const body = cursor('gpt5-agent-responses-full-turn.json')
-  const req = await toAnthropic(neutral(body))
+  const req = await toAnthropic(await neutral(body))
   t.same(req.system, [{ type: 'text', text: body.input[0].content }, { type: 'text', text: body.input[1].content }])
   const patch = body.input[7].arguments
   t.same(req.messages, [
@@ -245,6 +218,13 @@ t.test('thinking replay: the stored signed blocks open their tool-use turn, byte
   const cold = await toAnthropic(body)
   t.notOk(cold.thinking, 'nothing stored: thinking off for this request')
   t.same(cold.messages[1].content.map((b: Json) => b.type), ['tool_use'])
+  const later = await toAnthropic({ ...body, messages: [...body.messages,
+    { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_later', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Rome"}' } }] },
+    { role: 'tool', tool_call_id: 'toolu_later', content: '20C' },
+  ] }, { store })
+  t.notOk(later.thinking, 'the LAST tool-use turn has nothing stored: thinking off')
+  t.notOk(JSON.stringify(later.messages).includes('"thinking"'), 'and the blocks recalled for an earlier turn are left out')
+  t.ok(!SPECS_MISSING ? schema('anthropic', 'CreateMessageParams')(later) : true)
   const off = await toAnthropic({ ...body, reasoning: { effort: 'none' } }, { store })
   t.notOk(off.thinking)
   t.same(off.messages[1].content.map((b: Json) => b.type), ['tool_use'], 'thinking off: stored blocks are not replayed')
@@ -499,3 +479,290 @@ t.test('anthropic-body stores the signed thinking of a tool-use turn; to-anthrop
   await runTransform(BODY, upstream('tool_call.response.json'), { request: {}, store: plain })
   t.equal(plain.size, 0, 'nothing to store without both thinking and a tool call')
 })
+
+// ---------------------------------------------------------------------------------------------
+// anthropic-stream: Messages SSE → chat.completion.chunk frames
+// ---------------------------------------------------------------------------------------------
+
+const STREAM = `${root}rules/transforms/anthropic-stream.yaml`
+const sse = (name: string) => readFileSync(`${streamDir}${name}.sse`, 'utf8')
+const streamRequest = { model: 'claude-sonnet-4-6', stream: true, stream_options: { include_usage: true } }
+const stream = (name: string, opts: Parameters<typeof runStream>[2] = {}) =>
+  runStream(STREAM, typeof name === 'string' && !name.includes('\n') ? sse(name) : name, { request: streamRequest, ...opts })
+
+const envelope = { id: 'chatcmpl-test0000', object: 'chat.completion.chunk', created: 1767225600, model: 'claude-sonnet-4-6' }
+const chunk = (delta: Json, finish_reason: string | null = null) => ({ ...envelope, choices: [{ index: 0, delta, finish_reason }] })
+const usageChunk = (usage: Json) => ({ ...envelope, choices: [], usage })
+
+/** What a client reconstructs from the frames. */
+function collect(frames: Json[]) {
+  let content = ''
+  let reasoning = ''
+  const calls: Json[] = []
+  let finish: string | null = null
+  let usage: Json = null
+  let error: Json = null
+  for (const f of frames) {
+    if (f === '[DONE]') continue
+    if (f.error) { error = f.error; continue }
+    if (f.usage) usage = f.usage
+    for (const c of f.choices ?? []) {
+      const d = c.delta
+      if (typeof d.content === 'string') content += d.content
+      if (typeof d.reasoning_content === 'string') reasoning += d.reasoning_content
+      for (const tc of d.tool_calls ?? []) {
+        const call = (calls[tc.index] ??= { id: undefined, name: undefined, arguments: '' })
+        if (tc.id) call.id = tc.id
+        if (tc.function?.name) call.name = tc.function.name
+        call.arguments += tc.function?.arguments ?? ''
+      }
+      if (c.finish_reason) finish = c.finish_reason
+    }
+  }
+  return { content, reasoning, calls, finish, usage, error }
+}
+
+/** Every frame a valid chunk (the {"error"} frame and [DONE] aside); the role first; finish once, then at most usage. */
+function checkFrames(t: Test, frames: Json[], label: string) {
+  const chunks = frames.filter((f) => f !== '[DONE]' && !f.error)
+  t.equal(frames[frames.length - 1], '[DONE]', `${label}: ends with [DONE]`)
+  t.same(chunks[0]?.choices?.[0]?.delta, { role: 'assistant', content: '' }, `${label}: role chunk first`)
+  for (const f of chunks) t.match(f, envelope, `${label}: envelope`)
+  if (!SPECS_MISSING) {
+    const v = schema('openai', 'CreateChatCompletionStreamResponse')
+    for (const f of chunks) if (!v(f)) t.fail(`${label}: ${JSON.stringify(f)}: ${explain(v)}`)
+  }
+}
+
+t.test('anthropic-stream text: exact frames', async (t) => {
+  const r = await stream('text')
+  t.same(r.frames, [
+    chunk({ role: 'assistant', content: '' }),
+    ...['The', ' capital', ' of', ' France', ' is', ' Paris', '.'].map((s) => chunk({ content: s })),
+    chunk({}, 'stop'),
+    usageChunk({ prompt_tokens: 27, completion_tokens: 12, total_tokens: 39, prompt_tokens_details: { cached_tokens: 0 } }),
+    '[DONE]',
+  ])
+  checkFrames(t, r.frames, 'text')
+  const noUsage = await stream('text', { request: { model: 'claude-sonnet-4-6', stream: true } })
+  t.same(noUsage.frames.slice(-2), [chunk({}, 'stop'), '[DONE]'], 'no include_usage: no usage chunk')
+  const always = await stream('text', { request: { model: 'claude-sonnet-4-6', stream: true }, vars: { usage_always: true } })
+  t.same(always.frames.slice(-2), r.frames.slice(-2), 'usage_always')
+})
+
+t.test('anthropic-stream tool_call: text block 0 then tool_use block 1 → tool index 0', async (t) => {
+  const r = await stream('tool_call')
+  const args = ['{"location"', ': "Pari', 's, France', '", "unit": "c', 'elsius"}']
+  t.same(r.frames, [
+    chunk({ role: 'assistant', content: '' }),
+    chunk({ content: "I'll check" }), chunk({ content: ' the current weather' }), chunk({ content: ' in Paris for you.' }),
+    chunk({ tool_calls: [{ index: 0, id: 'toolu_01KTxTN4xsRpB14jz5hZDKEq', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+    ...args.map((a) => chunk({ tool_calls: [{ index: 0, function: { arguments: a } }] })),
+    chunk({}, 'tool_calls'),
+    usageChunk({ prompt_tokens: 603, completion_tokens: 71, total_tokens: 674, prompt_tokens_details: { cached_tokens: 0 } }),
+    '[DONE]',
+  ])
+  checkFrames(t, r.frames, 'tool_call')
+})
+
+const scenarios: Record<string, { request?: Json; want: ReturnType<typeof collect> }> = {
+  text: { want: { content: 'The capital of France is Paris.', reasoning: '', calls: [], finish: 'stop',
+    usage: { prompt_tokens: 27, completion_tokens: 12, total_tokens: 39, prompt_tokens_details: { cached_tokens: 0 } }, error: null } },
+  reasoning: { want: { content: 'No. 221 = 13 × 17, so it is not prime.', reasoning: REASONING, calls: [], finish: 'stop',
+    usage: { prompt_tokens: 58, completion_tokens: 131, total_tokens: 189, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 104 } }, error: null } },
+  tool_call: { want: { content: "I'll check the current weather in Paris for you.", reasoning: '', finish: 'tool_calls',
+    calls: [{ id: 'toolu_01KTxTN4xsRpB14jz5hZDKEq', name: 'get_weather', arguments: '{"location": "Paris, France", "unit": "celsius"}' }],
+    usage: { prompt_tokens: 603, completion_tokens: 71, total_tokens: 674, prompt_tokens_details: { cached_tokens: 0 } }, error: null } },
+  parallel_tool_calls: { want: { content: '', reasoning: '', finish: 'tool_calls',
+    calls: [
+      { id: 'toolu_01WL2P3u7Tq5UfQnmnko3z7A', name: 'get_weather', arguments: '{"location": "Paris, France"}' },
+      { id: 'toolu_013bAyTq6xxgdSPAM8y54cjs', name: 'get_local_time', arguments: '{"timezone": "Asia/Tokyo"}' },
+    ],
+    usage: { prompt_tokens: 688, completion_tokens: 98, total_tokens: 786, prompt_tokens_details: { cached_tokens: 0 } }, error: null } },
+  custom_tool_call: { request: { ...customRequest, stream_options: { include_usage: true } }, want: { content: '', reasoning: '', finish: 'tool_calls',
+    calls: [{ id: 'toolu_01Es3x87t58yz1jqLGoExhK8', name: 'apply_patch', arguments: PATCH }],
+    usage: { prompt_tokens: 912, completion_tokens: 117, total_tokens: 1029, prompt_tokens_details: { cached_tokens: 0 } }, error: null } },
+  usage: { want: { content: 'Refunds are issued within 14 days of a return.', reasoning: '', calls: [], finish: 'stop',
+    usage: { prompt_tokens: 1847, completion_tokens: 14, total_tokens: 1861, prompt_tokens_details: { cached_tokens: 1536 } }, error: null } },
+}
+
+t.test('anthropic-stream: every scenario, whole and cut into network chunks anywhere', async (t) => {
+  for (const [name, { request, want }] of Object.entries(scenarios)) {
+    const opts = request ? { request } : {}
+    const whole = await stream(name, opts)
+    t.same(collect(whole.frames), want, name)
+    checkFrames(t, whole.frames, name)
+    const len = Buffer.byteLength(sse(name))
+    for (const step of [7, 13, 64, 333]) {
+      const cut = await stream(name, { ...opts, split: every(step, len) })
+      t.same(cut.frames, whole.frames, `${name}: cut every ${step} bytes`)
+    }
+  }
+  const text = sse('custom_tool_call')
+  const bytewise = await stream('custom_tool_call', { request: scenarios.custom_tool_call!.request, split: every(1, Buffer.byteLength(text)) })
+  t.same(bytewise.frames, (await stream('custom_tool_call', { request: scenarios.custom_tool_call!.request })).frames, 'custom_tool_call byte by byte')
+})
+
+t.test('anthropic-stream custom tool: the JSON-escaped patch streams out as raw text fragments', async (t) => {
+  const r = await stream('custom_tool_call', { request: scenarios.custom_tool_call!.request })
+  const fragments = r.frames.filter((f) => f.choices?.[0]?.delta?.tool_calls && !f.choices[0].delta.tool_calls[0].id)
+    .map((f) => f.choices[0].delta.tool_calls[0].function.arguments)
+  t.ok(fragments.length > 10, 'incremental, not buffered to the end')
+  t.ok(fragments.every((s: string) => s !== '' && !s.includes('\\n') && !s.startsWith('{')), 'raw text, never JSON')
+  t.equal(fragments.join(''), PATCH)
+  // cut inside \n and inside \uXXXX, with a surrogate pair split between its halves
+  const raw = 'a\n"é😀\\z'
+  const encoded = JSON.stringify({ input: raw })
+  const pieces = ['', '{"in', 'put": "a\\', 'n\\"\\u00', 'e9\\ud83d', '\\ude00\\\\', 'z"', '}']
+  t.equal(pieces.join(''), encoded.replace('é', '\\u00e9').replace('😀', '\\ud83d\\ude00').replace(/":"/, '": "'))
+  const ev = (name: string, data: Json) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
+  const body = ev('message_start', { type: 'message_start', message: { usage: { input_tokens: 1, output_tokens: 1 } } })
+    + ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_x', name: 'apply_patch', input: {} } })
+    + pieces.map((p) => ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: p } })).join('')
+    + ev('content_block_stop', { type: 'content_block_stop', index: 0 })
+    + ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } })
+    + ev('message_stop', { type: 'message_stop' })
+  const out = await stream(body, { request: customRequest })
+  t.equal(collect(out.frames).calls[0].arguments, raw)
+  t.ok(out.frames.every((f: Json) => !JSON.stringify(f).includes('\\ud83d"')), 'no lone surrogate ever sent')
+  // a lowered call whose JSON is not {"input": "…"}: what the model wrote still reaches the client
+  const odd = body.replace(/"partial_json":"[^"]*(\\.[^"]*)*"/g, '"partial_json":""').replace('"partial_json":""}}\n\nevent: content_block_stop', '"partial_json":"{\\"patch\\": 1}"}}\n\nevent: content_block_stop')
+  t.equal(collect((await stream(odd, { request: customRequest })).frames).calls[0].arguments, '{"patch": 1}')
+})
+
+t.test('anthropic-stream reasoning: reasoning_content, the <details> mirror on and off', async (t) => {
+  const off = await stream('reasoning')
+  t.notOk(off.frames.some((f: Json) => f.choices?.[0]?.delta?.content?.includes('<details>')), 'mirror off by default')
+  const on = await stream('reasoning', { vars: { reasoning_mirror: true } })
+  const got = collect(on.frames)
+  t.equal(got.content, `<details>\n<summary>Thinking</summary>\n\n${REASONING}\n\n</details>\n\nNo. 221 = 13 × 17, so it is not prime.`)
+  t.equal(got.reasoning, REASONING)
+  t.same(on.frames[1], chunk({ reasoning_content: 'The user asks whether 221 is prime.', content: '<details>\n<summary>Thinking</summary>\n\nThe user asks whether 221 is prime.' }))
+  t.same(on.frames.find((f: Json) => f.choices?.[0]?.delta?.content?.startsWith('\n\n</details>')), chunk({ content: '\n\n</details>\n\nNo' }), 'closed with the first answer text')
+  checkFrames(t, on.frames, 'reasoning mirrored')
+  t.equal(collect((await stream('reasoning', { vars: { reasoning_mirror: true }, split: every(5, Buffer.byteLength(sse('reasoning'))) })).frames).content, got.content)
+})
+
+/** A thinking turn that ends in a tool call, assembled from the fixtures' events. */
+function thinkingToolSse(): string {
+  const events = sse('reasoning').split('\n\n').filter(Boolean)
+  const tool = sse('tool_call').split('\n\n').filter(Boolean)
+  const thinking = events.filter((e) => /"index":0/.test(e))
+  const toolBlock = tool.filter((e) => /"index":1/.test(e) && !/text/.test(e))
+  const tail = tool.filter((e) => /message_delta|message_stop/.test(e))
+  return [events[0], ...thinking, ...toolBlock, ...tail].join('\n\n') + '\n\n'
+}
+
+t.test('anthropic-stream: signed thinking stored under the first tool_use id, replayed by to-anthropic', async (t) => {
+  const store = new MemoryStore()
+  const r = await stream(thinkingToolSse(), { store, vars: { reasoning_mirror: true } })
+  const got = collect(r.frames)
+  t.equal(got.reasoning, REASONING)
+  t.equal(got.content, `<details>\n<summary>Thinking</summary>\n\n${REASONING}\n\n</details>\n\n`, 'mirror closed before the tool call')
+  t.same(got.calls.map((c: Json) => c.id), ['toolu_01KTxTN4xsRpB14jz5hZDKEq'])
+  t.equal(got.finish, 'tool_calls')
+  const reference = upstream('reasoning.response.json').content[0]
+  const stored = await store.get('anthropic:thinking:toolu_01KTxTN4xsRpB14jz5hZDKEq')
+  t.same(stored, [reference])
+  t.equal(JSON.stringify(stored), JSON.stringify([reference]), 'byte-exact, same key order as the non-streaming block')
+  checkFrames(t, r.frames, 'thinking + tool')
+
+  const next = await toAnthropic(base([user('weather?'),
+    { role: 'assistant', content: null, tool_calls: got.calls.map((c: Json) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) },
+    { role: 'tool', tool_call_id: got.calls[0].id, content: '18C' },
+  ], { reasoning: { effort: 'low' }, max_completion_tokens: 4096 }), { store })
+  t.same(next.messages[1].content[0], reference)
+  t.same(next.messages[1].content[1], { type: 'tool_use', id: 'toolu_01KTxTN4xsRpB14jz5hZDKEq', name: 'get_weather', input: { location: 'Paris, France', unit: 'celsius' } })
+
+  const plain = new MemoryStore()
+  await stream('reasoning', { store: plain })
+  await stream('tool_call', { store: plain })
+  t.equal(plain.size, 0, 'nothing stored without both thinking and a tool call')
+})
+
+t.test('anthropic-stream errors: before any content → HTTP error; mid-stream → text, error frame, [DONE]', async (t) => {
+  const mid = await stream('error_midstream')
+  const got = collect(mid.frames)
+  t.match(got.content, /^The capital of France\n\nError: .*Overloaded/)
+  t.match(got.error, { message: /overloaded_error.*Overloaded/ })
+  t.equal(got.finish, null, 'no finish_reason: the answer is incomplete')
+  t.equal(mid.frames[mid.frames.length - 1], '[DONE]')
+  checkFrames(t, mid.frames, 'error_midstream')
+  for (const step of [3, 17]) {
+    t.same((await stream('error_midstream', { split: every(step, Buffer.byteLength(sse('error_midstream'))) })).frames, mid.frames, `cut every ${step}`)
+  }
+
+  const events = sse('error_midstream').split('\n\n').filter(Boolean)
+  const early = await stream([events[0], events[1], events[2], events.at(-1)].join('\n\n') + '\n\n')
+  t.equal(early.httpError?.status, 502, 'overloaded before any content: a real HTTP error')
+  t.match(early.httpError?.body, { error: { message: /Overloaded/ } })
+  const limited = await stream('event: error\ndata: {"type":"error","error":{"type":"rate_limit_error","message":"Slow down"}}\n\n')
+  t.equal(limited.httpError?.status, 429)
+
+  const mirrored = await stream(thinkingToolSse().split('event: content_block_start\ndata: {"type":"content_block_start","index":1')[0]
+    + 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"Internal"}}\n\n', { vars: { reasoning_mirror: true } })
+  t.match(collect(mirrored.frames).content, /\n\n<\/details>\n\n\n\nError: .*Internal$/, 'the mirror is closed before the error text')
+})
+
+t.test('anthropic-stream: odd but legal streams', async (t) => {
+  const ev = (name: string, data: Json) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
+  // no usage at all: estimated
+  const bare = ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+    + ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello there!' } })
+    + ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'max_tokens' } })
+  const r = await stream(bare, { request: { ...streamRequest, messages: [{ role: 'user', content: 'Say hello to everyone here' }] } })
+  const got = collect(r.frames)
+  t.equal(got.finish, 'length')
+  t.same(got.usage, { prompt_tokens: 14, completion_tokens: 3, total_tokens: 17 }, 'estimated from the request and the streamed text')
+  checkFrames(t, r.frames, 'bare')
+  // an empty stream still closes properly
+  const empty = await stream('event: ping\ndata: {"type": "ping"}\n\n')
+  t.same(empty.frames, [chunk({ role: 'assistant', content: '' }), chunk({}, 'stop'), usageChunk({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }), '[DONE]'])
+  // unknown block kinds (server tools) and unknown events are ignored; refusal → content_filter
+  const odd = ev('message_start', { type: 'message_start', message: { usage: { input_tokens: 5, output_tokens: 1 } } })
+    + ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: {} } })
+    + ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"query": "x"}' } })
+    + ev('content_block_stop', { type: 'content_block_stop', index: 0 })
+    + ev('something_new', { type: 'something_new' })
+    + ev('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } })
+    + ev('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'No.' } })
+    + ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'refusal' }, usage: { output_tokens: 2 } })
+    + ev('message_stop', { type: 'message_stop' })
+  const o = collect((await stream(odd)).frames)
+  t.same([o.content, o.calls, o.finish], ['No.', [], 'content_filter'])
+})
+t.test('anthropic-stream: interleaved thinking (thinking, tool, thinking, tool)', async (t) => {
+  const ev = (name: string, data: Json) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
+  const think = (i: number, text: string, sig: string) =>
+    ev('content_block_start', { type: 'content_block_start', index: i, content_block: { type: 'thinking', thinking: '', signature: '' } })
+    + ev('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'thinking_delta', thinking: text } })
+    + ev('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'signature_delta', signature: sig } })
+    + ev('content_block_stop', { type: 'content_block_stop', index: i })
+  const tool = (i: number, id: string) =>
+    ev('content_block_start', { type: 'content_block_start', index: i, content_block: { type: 'tool_use', id, name: 'f', input: {} } })
+    + ev('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'input_json_delta', partial_json: '' } })
+    + ev('content_block_delta', { type: 'content_block_delta', index: i, delta: { type: 'input_json_delta', partial_json: '{}' } })
+    + ev('content_block_stop', { type: 'content_block_stop', index: i })
+  const body = ev('message_start', { type: 'message_start', message: { usage: { input_tokens: 3, output_tokens: 1 } } })
+    + think(0, 'First.', 's1') + tool(1, 'toolu_a')
+    + ev('content_block_start', { type: 'content_block_start', index: 2, content_block: { type: 'redacted_thinking', data: 'opaque' } })
+    + ev('content_block_stop', { type: 'content_block_stop', index: 2 })
+    + think(3, 'Second.', 's2') + tool(4, 'toolu_b')
+    + ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 40 } })
+    + ev('message_stop', { type: 'message_stop' })
+  const store = new MemoryStore()
+  const r = await stream(body, { store, vars: { reasoning_mirror: true } })
+  const got = collect(r.frames)
+  t.equal(got.reasoning, 'First.\n\nSecond.')
+  const open = '<details>\n<summary>Thinking</summary>\n\n'
+  const close = '\n\n</details>\n\n'
+  t.equal(got.content, `${open}First.${close}${open}Second.${close}`)
+  t.same(got.calls, [{ id: 'toolu_a', name: 'f', arguments: '{}' }, { id: 'toolu_b', name: 'f', arguments: '{}' }])
+  t.same(await store.get('anthropic:thinking:toolu_a'), [
+    { type: 'thinking', thinking: 'First.', signature: 's1' },
+    { type: 'redacted_thinking', data: 'opaque' },
+    { type: 'thinking', thinking: 'Second.', signature: 's2' },
+  ])
+  checkFrames(t, r.frames, 'interleaved')
+})
+
