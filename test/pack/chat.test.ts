@@ -349,6 +349,9 @@ t.test('chat-body: lowered custom call unwrapped, reasoning remembered, compat q
   ] } }] }, { ctx: { model: 'm' } })
   t.same(parts.choices[0].message, { role: 'assistant', content: 'Hi!', refusal: null, reasoning_content: 'Short.' })
 
+  const nulls = await runTransform(BODY, { choices: [{ index: 0, message: { role: 'assistant', content: 'x', tool_calls: null, reasoning_content: null }, finish_reason: 'stop' }] }, { ctx: { model: 'm' } })
+  t.same(nulls.choices[0], { index: 0, message: { role: 'assistant', content: 'x', refusal: null }, logprobs: null, finish_reason: 'stop' }, 'null fields are nothing')
+
   // DeepSeek's older cache fields
   const ds = await runTransform(BODY, { ...bare, usage: { prompt_tokens: 10, completion_tokens: 2, prompt_cache_hit_tokens: 8, prompt_cache_miss_tokens: 2 } }, { ctx: { model: 'm' } })
   t.same(ds.usage, { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12, prompt_tokens_details: { cached_tokens: 8 } })
@@ -675,6 +678,12 @@ t.test('chat-stream: finish reasons, refusals, an empty stream', async (t) => {
   checkFrames(t, empty.frames, 'empty')
   t.same(empty.frames.slice(0, 2), [chunk({ role: 'assistant', content: '' }), chunk({}, 'stop')])
   t.equal(empty.frames[2].usage.completion_tokens, 0)
+  const nulls = await runStream(STREAM, sseOf([
+    up({ role: 'assistant', content: null, tool_calls: null }),
+    up({ content: 'a', tool_calls: [] }),
+    up({ content: null, tool_calls: null, reasoning_content: null }, 'stop'),
+  ]), streamOpts(request))
+  t.same(nulls.frames.slice(0, 3), [chunk({ role: 'assistant', content: '' }), chunk({ content: 'a' }), chunk({}, 'stop')], 'null and empty fields are nothing')
   const mistral = await runStream(STREAM, sseOf([
     up({ role: 'assistant', content: [{ type: 'thinking', thinking: [{ type: 'text', text: 'Hmm.' }] }] }),
     up({ content: [{ type: 'text', text: 'Yes' }] }, 'stop'),
