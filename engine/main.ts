@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { lint } from './commands/lint.js'
+import { DEFAULT_LIMITS } from './expr/compile.js'
 import { serve } from './commands/serve.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -11,7 +12,8 @@ const SHIPPED_RULES = fileURLToPath(new URL('../rules/', import.meta.url))
 const HELP = `route-engine ${pkg.version} — an LLM routing gateway driven by YAML rules
 
 Usage:
-  route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--no-watch] [--insecure-no-auth]
+  route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--transform-timeout MS]
+                     [--no-watch] [--insecure-no-auth]
   route-engine lint [DIR] [--format text|json]
   route-engine --help | --version
 
@@ -32,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
       host: { type: 'string' },
       port: { type: 'string' },
       'max-body': { type: 'string' },
+      'transform-timeout': { type: 'string' },
       'no-watch': { type: 'boolean' },
       'insecure-no-auth': { type: 'boolean' },
       format: { type: 'string' },
@@ -46,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       const maxBody = Number(values['max-body'] ?? process.env.ROUTE_ENGINE_MAX_BODY ?? 50 * 1024 * 1024)
       if (!Number.isInteger(port) || port < 0 || port > 65535) return usage(`bad --port: ${values.port ?? process.env.PORT}`)
       if (!Number.isFinite(maxBody) || maxBody <= 0) return usage(`bad --max-body: ${values['max-body']}`)
+      const timeout = Number(values['transform-timeout'] ?? process.env.ROUTE_ENGINE_TRANSFORM_TIMEOUT ?? DEFAULT_LIMITS.timeoutMs)
+      if (!Number.isFinite(timeout) || timeout <= 0) return usage(`bad --transform-timeout: ${values['transform-timeout']}`)
       return serve({
         rules: values.rules ?? SHIPPED_RULES,
         host: values.host ?? process.env.HOST ?? '127.0.0.1',
@@ -53,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
         maxBodyBytes: maxBody,
         insecureNoAuth: values['insecure-no-auth'] ?? false,
         watch: !values['no-watch'],
+        transformTimeoutMs: timeout,
       })
     }
     case 'lint': {

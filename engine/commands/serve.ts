@@ -1,5 +1,6 @@
 // route-engine serve: load the rules, watch them, listen.
 import { isIP } from 'node:net'
+import { DEFAULT_LIMITS } from '../expr/compile.js'
 import { createLogger } from '../log.js'
 import { loadRuleset } from '../ruleset/compile.js'
 import { formatProblem } from '../ruleset/problems.js'
@@ -14,6 +15,7 @@ export interface ServeFlags {
   maxBodyBytes: number
   insecureNoAuth: boolean
   watch: boolean
+  transformTimeoutMs: number
 }
 
 export async function serve(f: ServeFlags): Promise<number> {
@@ -23,7 +25,8 @@ export async function serve(f: ServeFlags): Promise<number> {
     process.stderr.write(`refusing to listen on ${f.host} without inbound keys: set ROUTE_ENGINE_KEYS (or pass --insecure-no-auth)\n`)
     return 2
   }
-  const { ruleset, problems } = await loadRuleset(f.rules)
+  const limits = { ...DEFAULT_LIMITS, timeoutMs: f.transformTimeoutMs }
+  const { ruleset, problems } = await loadRuleset(f.rules, { limits })
   for (const p of problems.items) process.stderr.write(formatProblem(p) + '\n')
   if (!ruleset) {
     process.stderr.write(`${problems.errors.length} problem(s) in ${f.rules}: not starting\n`)
@@ -36,7 +39,7 @@ export async function serve(f: ServeFlags): Promise<number> {
     ? watchRules(f.rules, holder, (ok, probs) => {
         if (ok) logger.info({ hash: holder.current.hash, rules: holder.current.rules.length, warnings: probs.length }, 'rules reloaded')
         else logger.error({ problems: probs.filter((p) => p.severity === 'error').map((p) => formatProblem(p)) }, 'rules reload failed: the previous rules keep serving')
-      })
+      }, { limits })
     : null
   logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0 }, 'route-engine listening')
   await new Promise<void>((resolve) => {

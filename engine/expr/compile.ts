@@ -10,7 +10,8 @@ export interface Limits {
   maxDepth: number
 }
 
-export const DEFAULT_LIMITS: Limits = { timeoutMs: 1000, maxDepth: 500 }
+// 5 s: a legitimate 800-message history takes ~0.3 s to translate; only a runaway expression gets near this.
+export const DEFAULT_LIMITS: Limits = { timeoutMs: 5000, maxDepth: 500 }
 
 export interface ExprSyntaxError {
   message: string

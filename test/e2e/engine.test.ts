@@ -129,7 +129,7 @@ t.before(async () => {
   delete process.env.TEST_UNSET_BASE_URL
   const dir = mkdtempSync(join(tmpdir(), 're-engine-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
-  engine = await startEngine(dir)
+  engine = await startEngine(dir, { limits: { timeoutMs: 300, maxDepth: 500 } })
 })
 t.teardown(async () => { await engine.close(); await mock.close() })
 

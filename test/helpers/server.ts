@@ -4,6 +4,7 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
+import type { Limits } from '../../engine/expr/compile.js'
 import { createLogger } from '../../engine/log.js'
 import { loadRuleset } from '../../engine/ruleset/compile.js'
 import { formatProblem } from '../../engine/ruleset/problems.js'
@@ -65,8 +66,8 @@ export interface Engine {
   close(): Promise<void>
 }
 
-export async function startEngine(rulesDir: string, opts: Partial<ServerOptions> & { watch?: boolean } = {}): Promise<Engine> {
-  const { ruleset, problems } = await loadRuleset(rulesDir)
+export async function startEngine(rulesDir: string, opts: Partial<ServerOptions> & { watch?: boolean; limits?: Limits } = {}): Promise<Engine> {
+  const { ruleset, problems } = await loadRuleset(rulesDir, { limits: opts.limits })
   if (!ruleset) throw new Error(problems.errors.map((p) => formatProblem(p)).join('\n'))
   const holder: RulesetHolder = { current: ruleset, lastError: null, reloads: 0 }
   const logs: string[] = []
@@ -75,7 +76,7 @@ export async function startEngine(rulesDir: string, opts: Partial<ServerOptions>
   const running = await startServer({
     host: '127.0.0.1', port: 0, holder, store, logger: createLogger('info', sink), keys: [], maxBodyBytes: 1 << 20, maxJsonDepth: 64, ...opts,
   })
-  const watcher = opts.watch ? watchRules(rulesDir, holder, () => {}) : null
+  const watcher = opts.watch ? watchRules(rulesDir, holder, () => {}, { limits: opts.limits }) : null
   if (watcher) await watcher.ready
   return {
     url: running.url,
