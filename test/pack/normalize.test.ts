@@ -543,6 +543,9 @@ t.test('shapes with no neutral meaning are dropped, not passed on', async (t) =>
       { type: 'message', role: 'assistant', content: null },
       { type: 'web_search_call', id: 'ws_1', status: 'completed' },
       { role: 'user', content: null },
+      { type: 'function_call', call_id: 'c1', name: 'F', arguments: '{}' },
+      { type: 'function_call_output', output: 'no call_id' },
+      { type: 'function_call_output', call_id: 'c1', output: 0 },
     ],
     tools: [{ type: 'web_search' }, { type: 'function', parameters: {} }, { type: 'function', name: 'F' }, 'junk'],
     tool_choice: { type: 'web_search' },
@@ -550,7 +553,11 @@ t.test('shapes with no neutral meaning are dropped, not passed on', async (t) =>
   t.strictSame(out, {
     model: 'm',
     stream: false,
-    messages: [{ role: 'user', content: [{ type: 'text', text: 'ok' }] }],
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: 'ok' }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'F', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: '0' },
+    ],
     tools: [{ type: 'function', function: { name: 'F', parameters: { type: 'object', properties: {} } } }],
   })
 })
