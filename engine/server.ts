@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { RouteError } from './errors.js'
 import type { Logger } from './log.js'
-import { proxy, type Trace } from './pipeline/proxy.js'
+import { proxy, type ProxyDeps, type Trace } from './pipeline/proxy.js'
 import { CORS_HEADERS, replyJson } from './pipeline/reply.js'
 import { closeAgents } from './pipeline/send-upstream.js'
 import { formatProblem } from './ruleset/problems.js'
@@ -24,6 +24,8 @@ export interface ServerOptions {
   maxBodyBytes: number
   maxJsonDepth: number
   dispatcher?: Dispatcher
+  /** Observes every request (serve --capture). */
+  observe?: ProxyDeps['observe']
 }
 
 export interface RunningServer {
@@ -73,7 +75,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
       replyJson(res, err.status, err.toBody())
       return
     }
-    await proxy(req, res, { ruleset: opts.holder.current, store: opts.store, limits: { maxBodyBytes: opts.maxBodyBytes, maxDepth: opts.maxJsonDepth }, dispatcher: opts.dispatcher }, trace)
+    await proxy(req, res, { ruleset: opts.holder.current, store: opts.store, limits: { maxBodyBytes: opts.maxBodyBytes, maxDepth: opts.maxJsonDepth }, dispatcher: opts.dispatcher, observe: opts.observe }, trace)
   } finally {
     trace.status ??= res.statusCode
     const ms = Object.fromEntries(Object.entries(trace.ms).map(([k, v]) => [k, Math.round((v ?? 0) * 100) / 100]))

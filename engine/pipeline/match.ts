@@ -20,12 +20,16 @@ export interface MatchInput {
   body: unknown
 }
 
-export async function match(ruleset: Ruleset, input: MatchInput): Promise<Matched> {
-  const clientModel = isPlainObject(input.body) && typeof input.body.model === 'string' ? input.body.model : undefined
-  let request = input.body
+/** The body with the client's model alias applied, and the model rules match on. */
+export function resolveAlias(ruleset: Ruleset, body: unknown): { request: unknown; clientModel: string | undefined; model: string | undefined } {
+  const clientModel = isPlainObject(body) && typeof body.model === 'string' ? body.model : undefined
   const alias = clientModel === undefined ? undefined : ruleset.aliases.get(clientModel)
-  if (alias) request = { ...(deepMerge(input.body, alias.set ?? {}) as object), model: alias.model }
-  const model = alias?.model ?? clientModel
+  if (!alias) return { request: body, clientModel, model: clientModel }
+  return { request: { ...(deepMerge(body, alias.set ?? {}) as object), model: alias.model }, clientModel, model: alias.model }
+}
+
+export async function match(ruleset: Ruleset, input: MatchInput): Promise<Matched> {
+  const { request, clientModel, model } = resolveAlias(ruleset, input.body)
   for (const rule of ruleset.rules) {
     const m = rule.match
     if (m.methods && !m.methods.has(input.method)) continue

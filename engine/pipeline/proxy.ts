@@ -11,6 +11,7 @@ import type { Rule, Ruleset, Template, Upstream } from '../ruleset/ruleset.js'
 import { createSseDecoder, type SseEvent } from '../sse/decode.js'
 import type { Store } from '../store/store.js'
 import { match } from './match.js'
+import type { Observer } from './observer.js'
 import { receive, type ReceiveLimits } from './receive.js'
 import { ClientStream, replyJson } from './reply.js'
 import { replyError } from './reply-error.js'
@@ -25,6 +26,8 @@ export interface ProxyDeps {
   limits: ReceiveLimits
   /** Replaces the upstream agents (explain, tests). */
   dispatcher?: Dispatcher
+  /** Called once per request for an Observer of its stages (explain, test, capture). */
+  observe?: () => Observer
 }
 
 /** What the request log line reports. */
@@ -47,10 +50,14 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
   const ac = new AbortController()
   res.on('close', () => { if (!res.writableFinished) ac.abort(new RouteError('RE_BAD_REQUEST', 'client disconnected')) })
   let stream: { client: ClientStream; run: StreamRun } | undefined
+  const obs = deps.observe?.()
   try {
     const url = new URL(req.url ?? '/', 'http://x')
     const body = await receive(req, deps.limits)
-    const m = await match(deps.ruleset, { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body })
+    const input = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body }
+    obs?.received?.(input)
+    const m = await match(deps.ruleset, input)
+    obs?.matched?.(m)
     const rule = m.rule
     trace.rule = rule.name
     trace.ms.match = performance.now() - t0
@@ -80,7 +87,7 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
       return
     }
 
-    const upBody = await transformRequest(rule.request, m.request, bindings, rule.name)
+    const upBody = await transformRequest(rule.request, m.request, bindings, rule.name, obs?.step)
     trace.ms.request = performance.now() - t0
     const up = deps.ruleset.upstreams.get(rule.upstream!.name)!
     trace.upstream = up.name
@@ -93,7 +100,8 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
       headers: await upstreamHeaders(req, up, rule, upBody, bindings),
       body: upBody === undefined ? undefined : JSON.stringify(upBody),
     }
-    const upRes = await sendUpstream(up, call, ac.signal, rule.name, deps.dispatcher)
+    obs?.upstream?.(call, up)
+    const upRes = await sendUpstream(up, call, ac.signal, rule.name, obs?.dispatcher ?? deps.dispatcher)
     trace.upstreamStatus = upRes.statusCode
     trace.ms.firstByte = performance.now() - t0
     const upHeaders = flatHeaders(upRes.headers)

@@ -1,18 +1,21 @@
 // Runs a rule's request pipeline: each step's output feeds the next; the last is the upstream body.
 import { evaluate } from '../expr/evaluate.js'
 import type { RequestStep, StepCondition } from '../ruleset/ruleset.js'
+import type { Observer } from './observer.js'
 import { failure, truthy } from './transform-stream.js'
 
-export async function transformRequest(steps: readonly RequestStep[], input: unknown, bindings: Record<string, unknown>, rule: string): Promise<unknown> {
+/** `onStep` (explain, test) sees every step: a pipeline step after its own steps. */
+export async function transformRequest(steps: readonly RequestStep[], input: unknown, bindings: Record<string, unknown>, rule: string, onStep?: Observer['step']): Promise<unknown> {
   let body = input
   for (const step of steps) {
-    if (step.when && !(await holds(step.when, body, bindings, rule))) continue
-    if (step.kind === 'pipeline') body = await transformRequest(step.steps, body, bindings, rule)
+    if (step.when && !(await holds(step.when, body, bindings, rule))) { onStep?.(step, false, body); continue }
+    if (step.kind === 'pipeline') body = await transformRequest(step.steps, body, bindings, rule, onStep)
     else if (step.kind === 'transform') body = await evaluate(step.expr, body, bindings, rule)
     else {
       const f = await evaluate(step.expr, body, bindings, rule)
       if (truthy(f)) throw failure(f, rule, 'RE_RULE_FAILED')
     }
+    onStep?.(step, true, body)
   }
   return body
 }
