@@ -2,9 +2,11 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { explain } from './commands/explain.js'
 import { lint } from './commands/lint.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
 import { serve } from './commands/serve.js'
+import { test } from './commands/test.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 const SHIPPED_RULES = fileURLToPath(new URL('../rules/', import.meta.url))
@@ -15,12 +17,21 @@ Usage:
   route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--transform-timeout MS]
                      [--no-watch] [--insecure-no-auth]
   route-engine lint [DIR] [--format text|json]
+  route-engine test [DIR] [--filter TEXT] [--format text|json]
+  route-engine explain FILE [--rules DIR] [--route PATH] [--method M] [--header 'name: value']…
+                       [--upstream-reply FILE] [--upstream-status N] [--format text|json]
   route-engine --help | --version
 
 serve   Serve the rules (default: the shipped rules) on HOST:PORT (default 127.0.0.1:8787; HOST and
         PORT environment variables too), reloading them when files change. Inbound keys come from
         ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback.
 lint    Check a rules directory (default: the shipped rules): exit 0 when clean, 1 with every problem.
+        Also runs its examples: shadowed rules, dropped fields, output schemas, slow regexes, bindings.
+test    Run the examples in DIR/examples through the real pipeline: exit 0 when all pass, 1 with a
+        diff per failure that names the rule and the step that produced the value.
+explain Show, offline, what the rules do with one request: FILE is a JSON body (with --route) or an
+        example .yaml. Every rule tried, the body after each step, the upstream request (credentials
+        masked) and, with --upstream-reply (a .sse transcript or a JSON body), the client's reply.
 `
 
 async function main(argv: string[]): Promise<number> {
@@ -38,6 +49,12 @@ async function main(argv: string[]): Promise<number> {
       'no-watch': { type: 'boolean' },
       'insecure-no-auth': { type: 'boolean' },
       format: { type: 'string' },
+      filter: { type: 'string' },
+      route: { type: 'string' },
+      method: { type: 'string' },
+      header: { type: 'string', multiple: true },
+      'upstream-reply': { type: 'string' },
+      'upstream-status': { type: 'string' },
     },
   })
   if (values.version) { process.stdout.write(pkg.version + '\n'); return 0 }
@@ -65,6 +82,28 @@ async function main(argv: string[]): Promise<number> {
       const format = values.format ?? 'text'
       if (format !== 'text' && format !== 'json') return usage(`bad --format: ${format}`)
       return lint(rest[0] ?? SHIPPED_RULES, format)
+    }
+    case 'test': {
+      const format = values.format ?? 'text'
+      if (format !== 'text' && format !== 'json') return usage(`bad --format: ${format}`)
+      return test(rest[0] ?? SHIPPED_RULES, { format, filter: values.filter })
+    }
+    case 'explain': {
+      const format = values.format ?? 'text'
+      if (format !== 'text' && format !== 'json') return usage(`bad --format: ${format}`)
+      if (!rest[0]) return usage('explain: which request? give a JSON body file or an example .yaml')
+      const status = values['upstream-status'] === undefined ? undefined : Number(values['upstream-status'])
+      if (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 599)) return usage(`bad --upstream-status: ${values['upstream-status']}`)
+      return explain({
+        rules: values.rules ?? SHIPPED_RULES,
+        file: rest[0],
+        route: values.route,
+        method: values.method,
+        headers: values.header ?? [],
+        upstreamReply: values['upstream-reply'],
+        upstreamStatus: status,
+        format,
+      })
     }
     default:
       return usage(`unknown command: ${command}`)

@@ -77,7 +77,8 @@ export function parseYaml(path: string, text: string, problems: ProblemList): Ya
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = []
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.name.startsWith('.') || e.name === 'node_modules') continue
+    // examples/ holds rule examples (route-engine test), not rules.
+    if (e.name.startsWith('.') || e.name === 'node_modules' || (e.isDirectory() && e.name === 'examples')) continue
     const p = join(dir, e.name)
     if (e.isDirectory()) out.push(...(await walk(p)))
     else if (e.isFile() && /\.(ya?ml|jsonata)$/.test(e.name)) out.push(p)

@@ -6,9 +6,10 @@ import { keyNodeAt, nodeAt, placeOf, type YamlPath, type YamlSource } from './re
 import type { ProblemList } from './problems.js'
 
 const schemaDir = new URL('../../schemas/', import.meta.url)
-let validators: { rules: ValidateFunction; stream: ValidateFunction } | null = null
+type Kind = 'rules' | 'stream' | 'example'
+let validators: Record<Kind, ValidateFunction> | null = null
 
-function load(): { rules: ValidateFunction; stream: ValidateFunction } {
+function load(): Record<Kind, ValidateFunction> {
   if (validators) return validators
   const ajv = new Ajv({ allErrors: true, strict: false })
   const stream = JSON.parse(readFileSync(new URL('stream.schema.json', schemaDir), 'utf8'))
@@ -16,12 +17,13 @@ function load(): { rules: ValidateFunction; stream: ValidateFunction } {
   validators = {
     rules: ajv.compile(JSON.parse(readFileSync(new URL('rules.schema.json', schemaDir), 'utf8'))),
     stream: ajv.getSchema('stream.schema.json')!,
+    example: ajv.compile(JSON.parse(readFileSync(new URL('example.schema.json', schemaDir), 'utf8'))),
   }
   return validators
 }
 
 /** Validates `data` (the whole file, or the value at `base`) and reports problems; true when valid. */
-export function validateSource(src: YamlSource, kind: 'rules' | 'stream', problems: ProblemList, base: YamlPath = []): boolean {
+export function validateSource(src: YamlSource, kind: Kind, problems: ProblemList, base: YamlPath = []): boolean {
   const v = load()[kind]
   let data: unknown = src.data
   for (const k of base) data = (data as any)?.[k]
