@@ -1,13 +1,15 @@
 // Every failure the engine can answer with: a stable code, a kind, an HTTP status and, when known,
 // the rule and the place in a rule file. reply-error.ts is the one place these become responses.
 
-export type ErrorKind = 'client' | 'auth' | 'no-rule' | 'transform' | 'upstream' | 'timeout' | 'config'
+export type ErrorKind = 'client' | 'auth' | 'no-rule' | 'transform' | 'upstream' | 'timeout' | 'config' | 'server'
 
 export const ERROR_CODES = {
   RE_BAD_JSON: { kind: 'client', status: 400, type: 'invalid_request_error' },
   RE_BAD_REQUEST: { kind: 'client', status: 400, type: 'invalid_request_error' },
   RE_BODY_TOO_LARGE: { kind: 'client', status: 413, type: 'invalid_request_error' },
   RE_TOO_DEEP: { kind: 'client', status: 400, type: 'invalid_request_error' },
+  RE_HEADERS_TOO_LARGE: { kind: 'client', status: 431, type: 'invalid_request_error' },
+  RE_REQUEST_TIMEOUT: { kind: 'client', status: 408, type: 'invalid_request_error' },
   RE_UNAUTHORIZED: { kind: 'auth', status: 401, type: 'authentication_error' },
   RE_NO_RULE: { kind: 'no-rule', status: 404, type: 'invalid_request_error' },
   RE_TRANSFORM_FAILED: { kind: 'transform', status: 500, type: 'server_error' },
@@ -18,6 +20,8 @@ export const ERROR_CODES = {
   RE_UPSTREAM_ERROR: { kind: 'upstream', status: 502, type: 'upstream_error' },
   RE_UPSTREAM_STREAM: { kind: 'upstream', status: 502, type: 'upstream_error' },
   RE_UPSTREAM_TIMEOUT: { kind: 'timeout', status: 504, type: 'timeout_error' },
+  RE_UPSTREAM_BUSY: { kind: 'upstream', status: 503, type: 'upstream_error' },
+  RE_UNAVAILABLE: { kind: 'server', status: 503, type: 'server_error' },
   RE_INTERNAL: { kind: 'transform', status: 500, type: 'server_error' },
 } as const satisfies Record<string, { kind: ErrorKind; status: number; type: string }>
 

@@ -4,10 +4,13 @@ import type { ServerResponse } from 'node:http'
 import type { RouteError } from '../errors.js'
 import { replyJson } from './reply.js'
 import type { ClientStream } from './reply.js'
+import type { Redact } from './redact.js'
 import type { StreamRun } from './transform-stream.js'
 
-export async function replyError(res: ServerResponse, err: RouteError, stream?: { client: ClientStream; run: StreamRun }): Promise<void> {
+/** `redact` masks the ruleset's secrets in the message: it may quote an upstream or a transform's input. */
+export async function replyError(res: ServerResponse, err: RouteError, stream?: { client: ClientStream; run: StreamRun }, redact?: Redact): Promise<void> {
   if (res.destroyed) return
+  if (redact) err.message = redact(err.message)
   if (!res.headersSent) {
     replyJson(res, err.status, err.toBody(), err.headers ?? {})
     return

@@ -22,6 +22,8 @@ export class ClientStream {
   #keepalive: NodeJS.Timeout | null = null
   #lastWrite = Date.now()
   frames = 0
+  /** performance.now() when the first frame was written (time to first token). */
+  firstFrameAt: number | null = null
 
   constructor(readonly res: ServerResponse, readonly signal: AbortSignal, keepaliveMs: number | null) {
     if (keepaliveMs) {
@@ -43,7 +45,7 @@ export class ClientStream {
       this.res.flushHeaders()
     }
     this.#lastWrite = Date.now()
-    if (frame) this.frames++
+    if (frame && this.frames++ === 0) this.firstFrameAt = performance.now()
     if (!this.res.write(text)) await once(this.res, 'drain', { signal: this.signal })
   }
 

@@ -12,22 +12,47 @@ export interface UpstreamCall {
   body: string | undefined
 }
 
-const agents = new Map<string, Agent>()
+/** Filled in as a call goes: ms from sending until the request had a connected socket (0 when one was free). */
+export interface CallTiming {
+  start?: number
+  connectMs?: number
+}
 
-function agentFor(up: Upstream): Agent {
-  const key = `${up.name}|${up.timeouts.connect}|${up.timeouts.firstByte}|${up.timeouts.idle}`
+const agents = new Map<string, Dispatcher>()
+
+function agentFor(up: Upstream): Dispatcher {
+  const key = `${up.name}|${up.timeouts.connect}|${up.timeouts.firstByte}|${up.timeouts.idle}|${up.maxConcurrent}`
   let a = agents.get(key)
   if (!a) {
     a = new Agent({
       keepAliveTimeout: 10_000,
-      connections: 256,
+      // maxConcurrent bounds the calls (upstream-slots.ts); no second, silent queue here.
+      connections: up.maxConcurrent,
       connect: { timeout: up.timeouts.connect },
       headersTimeout: up.timeouts.firstByte + 1000,
       bodyTimeout: up.timeouts.idle + 1000,
-    })
+    }).compose(markConnected)
     agents.set(key, a)
   }
   return a
+}
+
+/** undici hands a request to its handler's onConnect / onRequestStart once a socket is ready for it. */
+const markConnected: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+  const timing = (opts as { opaque?: CallTiming }).opaque
+  if (timing?.start === undefined) return dispatch(opts, handler)
+  const h = handler as unknown as Record<string | symbol, unknown>
+  return dispatch(opts, new Proxy(h, {
+    get(target, key) {
+      const v = target[key]
+      if (typeof v !== 'function') return v
+      if (key !== 'onConnect' && key !== 'onRequestStart') return v.bind(target)
+      return (...args: unknown[]) => {
+        timing.connectMs ??= performance.now() - timing.start!
+        return v.apply(target, args)
+      }
+    },
+  }) as unknown as Dispatcher.DispatchHandler)
 }
 
 export async function closeAgents(): Promise<void> {
@@ -35,7 +60,7 @@ export async function closeAgents(): Promise<void> {
   agents.clear()
 }
 
-export async function sendUpstream(up: Upstream, call: UpstreamCall, signal: AbortSignal, rule: string, dispatcher?: Dispatcher): Promise<Dispatcher.ResponseData> {
+export async function sendUpstream(up: Upstream, call: UpstreamCall, signal: AbortSignal, rule: string, dispatcher?: Dispatcher, timing?: CallTiming): Promise<Dispatcher.ResponseData<unknown>> {
   const ac = new AbortController()
   const onAbort = () => ac.abort(signal.reason)
   signal.addEventListener('abort', onAbort, { once: true })
@@ -51,6 +76,7 @@ export async function sendUpstream(up: Upstream, call: UpstreamCall, signal: Abo
       body: call.body,
       signal: ac.signal,
       dispatcher: dispatcher ?? agentFor(up),
+      opaque: timing && Object.assign(timing, { start: performance.now() }),
     })
   } catch (err) {
     signal.removeEventListener('abort', onAbort)

@@ -4,7 +4,7 @@
 import { RouteError } from '../errors.js'
 import { evaluate } from '../expr/evaluate.js'
 import { isPlainObject } from '../expr/functions.js'
-import type { Rule } from '../ruleset/ruleset.js'
+import type { ResponseSpec } from '../ruleset/ruleset.js'
 
 export interface ClientReply {
   status: number
@@ -12,23 +12,23 @@ export interface ClientReply {
   headers: Record<string, string>
 }
 
-export async function transformResponse(rule: Rule, body: unknown, bindings: Record<string, unknown>): Promise<unknown> {
-  return rule.response.body ? evaluate(rule.response.body, body, bindings, rule.name) : body
+export async function transformResponse(response: ResponseSpec, rule: string, body: unknown, bindings: Record<string, unknown>): Promise<unknown> {
+  return response.body ? evaluate(response.body, body, bindings, rule) : body
 }
 
-export async function transformError(rule: Rule, upstream: string, status: number, text: string, headers: Record<string, string>, bindings: Record<string, unknown>): Promise<ClientReply> {
+export async function transformError(response: ResponseSpec, rule: string, upstream: string, status: number, text: string, headers: Record<string, string>, bindings: Record<string, unknown>): Promise<ClientReply> {
   let body: unknown = text
   try { body = JSON.parse(text) } catch { /* not JSON: the text itself */ }
-  if (rule.response.error) {
-    const out = await evaluate(rule.response.error, { status, body, headers }, bindings, rule.name)
+  if (response.error) {
+    const out = await evaluate(response.error, { status, body, headers }, bindings, rule)
     if (isPlainObject(out) && typeof out.status === 'number') {
       return { status: out.status, body: out.body, headers: isPlainObject(out.headers) ? (out.headers as Record<string, string>) : {} }
     }
   }
   const passOn: Record<string, string> = {}
   if (headers['retry-after']) passOn['retry-after'] = headers['retry-after']
-  const err = new RouteError('RE_UPSTREAM_ERROR', `upstream '${upstream}' returned ${status}: ${upstreamMessage(body)} (rule '${rule.name}')`, {
-    rule: rule.name,
+  const err = new RouteError('RE_UPSTREAM_ERROR', `upstream '${upstream}' returned ${status}: ${upstreamMessage(body)} (rule '${rule}')`, {
+    rule,
     upstream,
     status: status >= 500 ? 502 : status,
     type: status === 429 ? 'rate_limit_error' : status >= 500 ? 'upstream_error' : 'invalid_request_error',

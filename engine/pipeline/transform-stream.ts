@@ -17,7 +17,8 @@ export interface StreamRun {
   onError(err: RouteError): Promise<string>
 }
 
-export function transformStream(program: StreamProgram, base: Record<string, unknown>, rule: string): StreamRun {
+/** `upstream` names where the events come from: a `fail` or malformed data is then that upstream's failure (retry, fallback, metrics). */
+export function transformStream(program: StreamProgram, base: Record<string, unknown>, rule: string, upstream?: string): StreamRun {
   const bindings: Record<string, unknown> = { ...base, state: structuredClone(program.initialState) }
   let envelope: Record<string, unknown> | undefined
   let envelopeReady = false
@@ -59,7 +60,7 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
       if (step.state) state = await evaluate(step.state, input, bindings, rule)
     }
     if (isPlainObject(state)) bindings.state = { ...(bindings.state as object), ...state }
-    if (fail !== undefined && fail !== null && fail !== false) throw failure(fail, rule)
+    if (fail !== undefined && fail !== null && fail !== false) throw failure(fail, rule, 'RE_UPSTREAM_STREAM', upstream)
     return { text: await encode(emit), stop }
   }
 
@@ -67,7 +68,7 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
 
   return {
     async onEvent(ev) {
-      const input = parseData(ev.data)
+      const input = parseData(ev.data, rule, upstream)
       const key = ev.event || (isPlainObject(input) && typeof input.type === 'string' ? input.type : typeof input === 'string' ? input : 'message')
       const step = await pick(program.on.get(key) ?? program.fallback, input)
       return step ? run(step, input) : { text: '', stop: false }
@@ -87,14 +88,23 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
   }
 }
 
-function parseData(data: string): unknown {
+function parseData(data: string, rule: string, upstream: string | undefined): unknown {
   const c = data.charCodeAt(0)
   // Only text that can be JSON is parsed; sentinels such as [DONE] stay strings.
   if (c === 123 || c === 91 || c === 34 || (c >= 48 && c <= 57) || c === 45 || data === 'true' || data === 'false' || data === 'null') {
     if (c === 91 && data === '[DONE]') return data
-    try { return JSON.parse(data) } catch { return data }
+    try { return JSON.parse(data) } catch (err) {
+      // An object or array cut short or garbled is a broken stream, not text to pass on silently.
+      if (c === 123 || c === 91) throw malformed(`event data is not valid JSON (${(err as Error).message})`, rule, upstream)
+      return data
+    }
   }
   return data
+}
+
+/** A stream the engine cannot read: a 502 before the first frame, an error frame after it. */
+export function malformed(what: string, rule: string, upstream: string | undefined): RouteError {
+  return new RouteError('RE_UPSTREAM_STREAM', `malformed stream${upstream ? ` from upstream '${upstream}'` : ''}: ${what} (rule '${rule}')`, { rule, upstream })
 }
 
 function truthy(v: unknown): boolean {
@@ -103,13 +113,14 @@ function truthy(v: unknown): boolean {
 }
 
 /** A `fail` value ({message, status?, type?, param?, code?} or a string) → the error it stands for. */
-export function failure(v: unknown, rule: string, fallback: 'RE_RULE_FAILED' | 'RE_UPSTREAM_STREAM' = 'RE_UPSTREAM_STREAM'): RouteError {
+export function failure(v: unknown, rule: string, fallback: 'RE_RULE_FAILED' | 'RE_UPSTREAM_STREAM' = 'RE_UPSTREAM_STREAM', upstream?: string): RouteError {
   const o = isPlainObject(v) ? v : { message: String(v) }
   const message = typeof o.message === 'string' ? o.message : JSON.stringify(o)
   const status = typeof o.status === 'number' ? o.status : undefined
   const code = status === undefined ? fallback : status < 500 ? 'RE_RULE_FAILED' : 'RE_UPSTREAM_STREAM'
   return new RouteError(code, message, {
     rule,
+    upstream,
     status,
     type: typeof o.type === 'string' ? o.type : undefined,
     param: typeof o.param === 'string' ? o.param : undefined,

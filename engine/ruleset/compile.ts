@@ -9,7 +9,7 @@ import { expandEnv, expandEnvDeep } from './env.js'
 import { ProblemList } from './problems.js'
 import * as readModule from './read.js'
 import { displayName, isRuleFile, nodeAt, placeOf, placeOfText, readSources, type SourceSet, type YamlPath, type YamlSource } from './read.js'
-import type { Alias, PlacedExpr, RequestStep, Rule, Ruleset, StepCondition, StreamProgram, Template, Upstream } from './ruleset.js'
+import type { Alias, PlacedExpr, RequestStep, ResponseSpec, RetryOn, RetryPolicy, Rule, Ruleset, StepCondition, StreamProgram, Target, Template, Upstream, UpstreamCallSpec } from './ruleset.js'
 import { validateSource } from './validate.js'
 
 export interface LoadResult {
@@ -40,6 +40,7 @@ export async function loadRuleset(dir: string, opts: LoadOptions = {}): Promise<
 
 const BINDINGS = new Set(['request', 'ctx', 'vars', 'models', 'state', 'error', 'recall', 'remember'])
 const DEFAULT_TIMEOUTS = { connect: 10_000, firstByte: 300_000, idle: 300_000 }
+const DEFAULT_RETRY = { backoffMs: 250, maxDelayMs: 10_000, on: ['connect', '429', '5xx'] as RetryOn[] }
 
 class Compiler {
   readonly used = new Set<string>()
@@ -138,7 +139,8 @@ class Compiler {
       for (const r of unset) this.problems.warn(placeOf(src, nodeAt(src.doc, ['upstreams', name, 'headers', h])), 'RE_UNSET_ENV', `environment variable ${r.name} is not set: header "${h}" of upstream "${name}" is not sent`)
       if (unset.length) continue
       headers[h.toLowerCase()] = value
-      if (refs.length) secrets.push(value)
+      // The whole value and each variable's own value: an upstream may echo either back.
+      if (refs.length) secrets.push(value, ...refs.map((r) => process.env[r.name] ?? ''))
     }
     return {
       name,
@@ -151,6 +153,7 @@ class Compiler {
     }
   }
 
+      maxConcurrent: u.maxConcurrent ?? null,
   rule(src: YamlSource, path: YamlPath, r: any, upstreams: Map<string, Upstream>, vars: Record<string, unknown>): Rule | null {
     const at = placeOf(src, nodeAt(src.doc, path))
     const m = this.env(src, [...path, 'match'], r.match) as Record<string, unknown>
@@ -162,25 +165,28 @@ class Compiler {
       this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'match', 'model'])), 'RE_BAD_PATTERN', (err as Error).message)
       return null
     }
-    const up = r.upstream
-    if (up && !upstreams.has(up.to)) {
-      this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'upstream', 'to'])), 'RE_UNKNOWN_UPSTREAM', `unknown upstream "${up.to}"${upstreams.size ? ` (defined: ${[...upstreams.keys()].join(', ')})` : ''}`)
-    }
-    const resp = r.response ?? {}
+    const request = this.steps(src, [...path, 'request'], r.request ?? [])
+    const upstream = r.upstream ? this.callSpec(src, [...path, 'upstream'], r.upstream, upstreams) : null
+    const response = this.responseSpec(src, [...path, 'response'], r.response ?? {})
+    const retry = this.retry(r.retry)
+    const own: Target | null = upstream && { request, upstream, response, retry }
+    // A fallback inherits whichever of request, response and retry it does not set.
+    const fallbacks = ((r.fallback ?? []) as any[]).map((f, i): Target => {
+      const p = [...path, 'fallback', i]
+      return {
+        request: f.request === undefined ? request : this.steps(src, [...p, 'request'], f.request),
+        upstream: this.callSpec(src, [...p, 'upstream'], f.upstream, upstreams),
+        response: f.response === undefined ? response : this.responseSpec(src, [...p, 'response'], f.response),
+        retry: f.retry === undefined ? retry : this.retry(f.retry),
+      }
+    })
     return {
       name: r.name,
       at,
       match: matcher,
       vars: { ...vars, ...(this.env(src, [...path, 'vars'], r.vars ?? {}) as Record<string, unknown>) },
-      request: this.steps(src, [...path, 'request'], r.request ?? []),
-      upstream: up
-        ? {
-            name: up.to,
-            path: this.template(src, [...path, 'upstream', 'path'], up.path ?? ''),
-            method: up.method ? String(up.method).toUpperCase() : null,
-            headers: Object.fromEntries(Object.entries<string>(up.headers ?? {}).map(([k, v]) => [k.toLowerCase(), this.template(src, [...path, 'upstream', 'headers', k], v)])),
-          }
-        : null,
+      request,
+      upstream,
       reply: r.reply
         ? {
             status: r.reply.status ?? 200,
@@ -188,11 +194,37 @@ class Compiler {
             body: r.reply.body === undefined ? null : this.expr(src, [...path, 'reply', 'body'], r.reply.body),
           }
         : null,
-      response: {
-        body: resp.body === undefined ? null : this.expr(src, [...path, 'response', 'body'], resp.body),
-        stream: resp.stream === undefined ? null : this.stream(src, [...path, 'response', 'stream'], resp.stream),
-        error: resp.error === undefined ? null : this.expr(src, [...path, 'response', 'error'], resp.error),
-      },
+      response,
+      targets: own ? [own, ...fallbacks] : [],
+    }
+  }
+
+  callSpec(src: YamlSource, path: YamlPath, up: any, upstreams: Map<string, Upstream>): UpstreamCallSpec {
+    if (!upstreams.has(up.to)) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'to'])), 'RE_UNKNOWN_UPSTREAM', `unknown upstream "${up.to}"${upstreams.size ? ` (defined: ${[...upstreams.keys()].join(', ')})` : ''}`)
+    }
+    return {
+      name: up.to,
+      path: this.template(src, [...path, 'path'], up.path ?? ''),
+      method: up.method ? String(up.method).toUpperCase() : null,
+      headers: Object.fromEntries(Object.entries<string>(up.headers ?? {}).map(([k, v]) => [k.toLowerCase(), this.template(src, [...path, 'headers', k], v)])),
+    }
+  }
+
+  responseSpec(src: YamlSource, path: YamlPath, resp: any): ResponseSpec {
+    return {
+      body: resp.body === undefined ? null : this.expr(src, [...path, 'body'], resp.body),
+      stream: resp.stream === undefined ? null : this.stream(src, [...path, 'stream'], resp.stream),
+      error: resp.error === undefined ? null : this.expr(src, [...path, 'error'], resp.error),
+    }
+  }
+
+  retry(r: any = {}): RetryPolicy {
+    return {
+      attempts: r.attempts ?? 0,
+      backoffMs: r.backoff ?? DEFAULT_RETRY.backoffMs,
+      maxDelayMs: r.maxDelay ?? DEFAULT_RETRY.maxDelayMs,
+      on: new Set<RetryOn>(r.on ?? DEFAULT_RETRY.on),
     }
   }
 

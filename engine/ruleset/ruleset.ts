@@ -63,11 +63,45 @@ export interface Upstream {
   secrets: string[]
   forward: string[]
   timeouts: { connect: number; firstByte: number; idle: number }
+  /** Requests in flight at once; past it a call fails with RE_UPSTREAM_BUSY. null = no limit. */
+  maxConcurrent: number | null
 }
 
 export interface Template {
   /** Constant text, or parts alternating text and expressions. */
   parts: (string | PlacedExpr)[]
+}
+
+export interface UpstreamCallSpec {
+  name: string
+  path: Template
+  method: string | null
+  headers: Record<string, Template>
+}
+
+export interface ResponseSpec {
+  body: PlacedExpr | null
+  stream: StreamProgram | null
+  error: PlacedExpr | null
+}
+
+/** Failures a retry policy covers: no connection (or no free slot), no headers in time, 429, 5xx (in-band errors by their status). */
+export type RetryOn = 'connect' | 'timeout' | '429' | '5xx'
+
+export interface RetryPolicy {
+  /** Tries after the first one. */
+  attempts: number
+  backoffMs: number
+  maxDelayMs: number
+  on: ReadonlySet<RetryOn>
+}
+
+/** One place a rule can send its request: its own upstream, then each fallback in order. */
+export interface Target {
+  request: readonly RequestStep[]
+  upstream: UpstreamCallSpec
+  response: ResponseSpec
+  retry: RetryPolicy
 }
 
 export interface Rule {
@@ -77,9 +111,11 @@ export interface Rule {
   /** The ruleset's vars merged with the rule's own. */
   vars: Record<string, unknown>
   request: readonly RequestStep[]
-  upstream: { name: string; path: Template; method: string | null; headers: Record<string, Template> } | null
+  upstream: UpstreamCallSpec | null
   reply: { status: number; headers: Record<string, string>; body: PlacedExpr | null } | null
-  response: { body: PlacedExpr | null; stream: StreamProgram | null; error: PlacedExpr | null }
+  response: ResponseSpec
+  /** The rule's own request/upstream/response first, then its fallbacks; empty for a `reply` rule. */
+  targets: readonly Target[]
 }
 
 export interface Alias {
