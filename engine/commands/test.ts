@@ -7,6 +7,7 @@ import { Runner } from '../examples/run.js'
 import { loadRuleset } from '../ruleset/compile.js'
 import { formatProblem, ProblemList } from '../ruleset/problems.js'
 import { displayName } from '../ruleset/read.js'
+import type { Rule } from '../ruleset/ruleset.js'
 
 export interface TestFlags {
   format: 'text' | 'json'
@@ -36,7 +37,7 @@ export async function test(dir: string, f: TestFlags): Promise<number> {
       const r = await runner.run(ex.request, ex.reply)
       const failures = await check(ex, r)
       results.push({ id: ex.id, file: ex.src.name, rule: r.rule?.name, failures })
-      if (f.format === 'text') out(failures.length ? renderFailure(ex.id, ex.src.name, ex.description, failures) : `✓ ${ex.id}`)
+      if (f.format === 'text') out(failures.length ? renderFailure(ex.id, ex.src.name, ex.description, r.rule, failures) : `✓ ${ex.id}`)
     }
   } finally {
     await runner.close()
@@ -53,9 +54,10 @@ export async function test(dir: string, f: TestFlags): Promise<number> {
   return failed ? 1 : 0
 }
 
-export function renderFailure(id: string, file: string, description: string | undefined, failures: Failure[]): string {
+export function renderFailure(id: string, file: string, description: string | undefined, rule: Rule | undefined, failures: Failure[]): string {
   const lines = [`✗ ${id}  (${file})`]
   if (description) lines.push(`    ${description}`)
+  lines.push(rule ? `    rule ${rule.name} (${rule.at.file}:${rule.at.line}:${rule.at.col}) matched` : '    no rule matched')
   for (const x of failures) {
     lines.push(`    ${formatPath(x.path)}${x.note ? `: ${x.note}` : ''}`)
     if (x.blame) lines.push(`      ← ${x.blame}`)
