@@ -103,6 +103,8 @@ class Compiler {
         if (rule) rules.push(rule)
       }
     }
+    // Every pipeline is compiled, used or not, so lint checks them all.
+    const pipelines = new Map([...this.#pipelines.keys()].map((name) => [name, this.pipeline(this.#pipelines.get(name)!.src, ['pipelines', name], name) ?? []]))
     for (const src of this.sources.yaml) {
       if (!isRuleFile(src) && !this.used.has(src.path)) this.problems.warn(placeOf(src, null), 'RE_UNUSED_FILE', 'no rule references this file')
     }
@@ -111,6 +113,7 @@ class Compiler {
     }
     return deepFreeze({
       rules,
+      pipelines,
       upstreams,
       aliases,
       models,

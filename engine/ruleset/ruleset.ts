@@ -125,6 +125,8 @@ export interface Alias {
 
 export interface Ruleset {
   rules: readonly Rule[]
+  /** Named request pipelines, compiled (rules hold them inline too). */
+  pipelines: ReadonlyMap<string, readonly RequestStep[]>
   upstreams: ReadonlyMap<string, Upstream>
   aliases: ReadonlyMap<string, Alias>
   models: readonly { id: string; owned_by: string }[]

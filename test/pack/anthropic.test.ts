@@ -7,8 +7,7 @@ import { runTransform } from '../helpers/transform.js'
 import { runStream, every } from '../helpers/stream.js'
 import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
 import { MemoryStore } from '../../engine/store/memory.js'
-import { compileExpr, isExpr } from '../../engine/expr/compile.js'
-import { parse } from 'yaml'
+import { normalize } from '../helpers/pack.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const TO = `${root}rules/transforms/to-anthropic.jsonata`
@@ -26,46 +25,8 @@ const upstream = (name: string): any => json(`${streamDir}${name}`)
 // ---------------------------------------------------------------------------------------------
 
 type Json = any
-type Condition = Record<string, unknown> | string | number | boolean | null
-interface Step { file: string; when?: string | Record<string, Condition> }
-
-const pipeline: Step[] = (parse(readFileSync(`${root}rules/10-normalize.yaml`, 'utf8')).pipelines.normalize as unknown[]).map((s) => {
-  if (typeof s === 'string') return { file: `${root}rules/${s}` }
-  const step = s as { transform: string; when?: Step['when'] }
-  return { file: `${root}rules/${step.transform}`, when: step.when }
-})
-const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
-const isEmpty = (v: unknown): boolean =>
-  v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) || (typeOf(v) === 'object' && Object.keys(v as object).length === 0)
-
-/** The condition forms of docs/rules.md ("Order and matching"). */
-function holds(cond: Condition, v: unknown): boolean {
-  if (typeOf(cond) !== 'object') return v === cond
-  const c = cond as Record<string, unknown>
-  return (c.exists !== true || v !== undefined) &&
-    (c.absent !== true || v === undefined) &&
-    (typeof c.empty !== 'boolean' || isEmpty(v) === c.empty) &&
-    (!('equals' in c) || JSON.stringify(v) === JSON.stringify(c.equals)) &&
-    (!Array.isArray(c.in) || c.in.includes(v)) &&
-    (typeof c.type !== 'string' || typeOf(v) === c.type)
-}
-
-async function applies(step: Step, body: unknown): Promise<boolean> {
-  if (step.when === undefined) return true
-  if (typeof step.when === 'object') {
-    return Object.entries(step.when).every(([path, c]) => holds(c, path.split('.').reduce<any>((v, k) => (v == null ? undefined : v[k]), body)))
-  }
-  const e = compileExpr(step.when)
-  if (!isExpr(e)) throw new Error(`${step.file}: when does not compile: ${e[0]!.message}`)
-  return Boolean(await e.evaluate(body, {}))
-}
-
-/** Cursor's body → the neutral form, through the shipped normalize steps. */
-async function neutral(request: unknown): Promise<Json> {
-  let body = request
-  for (const step of pipeline) if (await applies(step, body)) body = await runTransform(step.file, body, { request })
-  return JSON.parse(JSON.stringify(body))
-}
+/** Cursor's body → the neutral form, through the shipped normalize pipeline. */
+const neutral = (request: unknown): Promise<Json> => normalize(request)
 
 /** The structural rules of the Messages API that the schema cannot express (wire-formats.md §6.3). */
 function turnProblems(req: Json): string[] {
@@ -626,7 +587,7 @@ t.test('anthropic-stream custom tool: the JSON-escaped patch streams out as raw 
   t.equal(collect(out.frames).calls[0].arguments, raw)
   t.ok(out.frames.every((f: Json) => !JSON.stringify(f).includes('\\ud83d"')), 'no lone surrogate ever sent')
   // a lowered call whose JSON is not {"input": "…"}: what the model wrote still reaches the client
-  const odd = body.replace(/"partial_json":"[^"]*(\\.[^"]*)*"/g, '"partial_json":""').replace('"partial_json":""}}\n\nevent: content_block_stop', '"partial_json":"{\\"patch\\": 1}"}}\n\nevent: content_block_stop')
+  const odd = body.replace(/"partial_json":"(?:[^"\\]|\\.)*"/g, '"partial_json":""').replace('"partial_json":""}}\n\nevent: content_block_stop', '"partial_json":"{\\"patch\\": 1}"}}\n\nevent: content_block_stop')
   t.equal(collect((await stream(odd, { request: customRequest })).frames).calls[0].arguments, '{"patch": 1}')
 })
 

@@ -4,12 +4,11 @@
 import t, { type Test } from 'tap'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { parse } from 'yaml'
-import { compileExpr, isExpr } from '../../engine/expr/compile.js'
 import { MemoryStore } from '../../engine/store/memory.js'
 import { runTransform } from '../helpers/transform.js'
 import { runStream, every } from '../helpers/stream.js'
 import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
+import { normalize } from '../helpers/pack.js'
 
 const rulesDir = fileURLToPath(new URL('../../rules/', import.meta.url))
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url))
@@ -25,42 +24,6 @@ const skipSchemas = { skip: SPECS_MISSING ?? false }
 
 // ---- the normalize pipeline (rules/10-normalize.yaml, another helper's), run as test/pack/normalize.test.ts does
 
-type Condition = Record<string, unknown> | string | number | boolean | null
-interface Step { file: string; when?: string | Record<string, Condition> }
-
-const pipeline: Step[] = (parse(readText(`${rulesDir}10-normalize.yaml`)).pipelines.normalize as unknown[]).map((s) => {
-  if (typeof s === 'string') return { file: `${rulesDir}${s}` }
-  const step = s as { transform: string; when?: Step['when'] }
-  return { file: `${rulesDir}${step.transform}`, when: step.when }
-})
-const at = (body: unknown, path: string): unknown => path.split('.').reduce<any>((v, k) => (v == null ? undefined : v[k]), body)
-const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
-const isEmpty = (v: unknown): boolean =>
-  v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) ||
-  (typeOf(v) === 'object' && Object.keys(v as object).length === 0)
-function holds(cond: Condition, v: unknown): boolean {
-  if (typeOf(cond) !== 'object') return v === cond
-  const c = cond as Record<string, unknown>
-  if (c.exists === true && v === undefined) return false
-  if (c.absent === true && v !== undefined) return false
-  if (typeof c.empty === 'boolean' && isEmpty(v) !== c.empty) return false
-  if ('equals' in c && JSON.stringify(v) !== JSON.stringify(c.equals)) return false
-  if (Array.isArray(c.in) && !c.in.includes(v)) return false
-  if (typeof c.type === 'string' && typeOf(v) !== c.type) return false
-  return true
-}
-async function applies(step: Step, body: unknown): Promise<boolean> {
-  if (step.when === undefined) return true
-  if (typeof step.when === 'object') return Object.entries(step.when).every(([path, c]) => holds(c, at(body, path)))
-  const e = compileExpr(step.when)
-  if (!isExpr(e)) throw new Error(`${step.file}: when does not compile: ${e[0]!.message}`)
-  return Boolean(await e.evaluate(body, {}))
-}
-async function normalize(request: unknown): Promise<any> {
-  let body = request
-  for (const step of pipeline) if (await applies(step, body)) body = await runTransform(step.file, body, { request })
-  return body
-}
 /** Client body → normalize → to-chat, as the chat rule runs it. */
 async function toChat(body: any, opts: { store?: MemoryStore; vars?: Record<string, unknown> } = {}): Promise<any> {
   return runTransform(TO, await normalize(body), { request: body, ...opts })

@@ -4,13 +4,14 @@
 import t from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { parse } from 'yaml'
 import jsonata from 'jsonata'
-import { compileExpr, isExpr } from '../../engine/expr/compile.js'
 import { FUNCTIONS } from '../../engine/expr/functions.js'
 import { globToRegExp } from '../../engine/ruleset/glob.js'
 import { runTransform } from '../helpers/transform.js'
 import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
+import { normalize, shippedRuleset } from '../helpers/pack.js'
+import { truthy } from '../../engine/pipeline/transform-stream.js'
+import { resolve } from 'node:path'
 
 const rulesDir = fileURLToPath(new URL('../../rules/', import.meta.url))
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url))
@@ -20,56 +21,22 @@ const clone = <T>(v: T): T => structuredClone(v)
 
 // ---- the pipeline runner ----------------------------------------------------------------------
 
-type Condition = Record<string, unknown> | string | number | boolean | null
-interface Step { file: string; when?: string | Record<string, Condition> }
-
-const pipeline: Step[] = (parse(readFileSync(`${rulesDir}10-normalize.yaml`, 'utf8')).pipelines.normalize as unknown[])
-  .map((s) => {
-    if (typeof s === 'string') return { file: `${rulesDir}${s}` }
-    const step = s as { transform: string; when?: Step['when'] }
-    return { file: `${rulesDir}${step.transform}`, when: step.when }
-  })
-
-const at = (body: unknown, path: string): unknown =>
-  path.split('.').reduce<any>((v, k) => (v == null ? undefined : v[k]), body)
-const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
-const isEmpty = (v: unknown): boolean =>
-  v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) ||
-  (typeOf(v) === 'object' && Object.keys(v as object).length === 0)
-
-/** One condition of a structured `when` map (docs/rules.md, "Order and matching"). */
-function holds(cond: Condition, v: unknown): boolean {
-  if (typeOf(cond) !== 'object') return v === cond
-  const c = cond as Record<string, unknown>
-  return (c.exists !== true || v !== undefined) &&
-    (c.absent !== true || v === undefined) &&
-    (typeof c.empty !== 'boolean' || isEmpty(v) === c.empty) &&
-    (!('equals' in c) || JSON.stringify(v) === JSON.stringify(c.equals)) &&
-    (!Array.isArray(c.in) || c.in.includes(v)) &&
-    (typeof c.type !== 'string' || typeOf(v) === c.type) &&
-    (typeof c.glob !== 'string' || (typeof v === 'string' && globToRegExp(c.glob).test(v)))
-}
-
-async function applies(step: Step, body: unknown): Promise<boolean> {
-  if (step.when === undefined) return true
-  if (typeof step.when === 'object') return Object.entries(step.when).every(([path, c]) => holds(c, at(body, path)))
-  const e = compileExpr(step.when)
-  if (!isExpr(e)) throw new Error(`${step.file}: \`when\` does not compile: ${e[0]!.message}`)
-  return Boolean(await e.evaluate(body, {}))
-}
-
-/** The neutral body, as the upstream writer's JSON would carry it (JSONata builds null-prototype objects). */
-async function normalize(request: unknown): Promise<any> {
-  let body = request
-  for (const step of pipeline) if (await applies(step, body)) body = await runTransform(step.file, body, { request })
-  return JSON.parse(JSON.stringify(body))
-}
 
 // ---- the neutral-form invariants (rules/transforms/README.md) ---------------------------------
 
 const DROPPED = ['input', 'instructions', 'previous_response_id', 'text', 'reasoning_effort', 'max_tokens',
   'max_output_tokens', 'system', 'stop_sequences', 'functions', 'function_call', 'conversation']
 const PART_TYPES = ['text', 'image_url', 'file', 'input_audio']
+
+const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
+
+// The compiled steps of the shipped pipeline, for the checks below that look at each step file.
+const pipeline = ((await shippedRuleset()).pipelines.get('normalize') ?? []).flatMap((s) =>
+  s.kind === 'transform' ? [{ file: resolve(s.expr.at.file), when: s.when }] : [])
+async function applies(step: (typeof pipeline)[number], body: unknown): Promise<boolean> {
+  const w = step.when
+  return !w || (w.kind === 'fields' ? w.test(body) : truthy(await w.expr.expr.evaluate(body, {})))
+}
 
 /** Every way `out` breaks the neutral form, as readable lines (none = valid). */
 function neutralProblems(out: any): string[] {

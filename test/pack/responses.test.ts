@@ -3,12 +3,11 @@
 import t from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { parse as parseYaml } from 'yaml'
 import { runTransform } from '../helpers/transform.js'
 import { runStream, every } from '../helpers/stream.js'
 import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
-import { compileExpr, isExpr } from '../../engine/expr/compile.js'
 import { MemoryStore } from '../../engine/store/memory.js'
+import { normalize } from '../helpers/pack.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const TO = `${root}rules/transforms/to-responses.jsonata`
@@ -27,44 +26,8 @@ const recorded = (name: string): any => readJson(`${streamsDir}${name}`)
 
 type Json = any
 
-type Condition = Record<string, unknown> | string | number | boolean | null
-interface Step { file: string; when?: string | Record<string, Condition> }
-const NORMALIZE = `${root}rules/10-normalize.yaml`
-const pipeline: Step[] = (parseYaml(readFileSync(NORMALIZE, 'utf8')).pipelines.normalize as Json[]).map((s) =>
-  typeof s === 'string' ? { file: `${root}rules/${s}` } : { file: `${root}rules/${s.transform}`, when: s.when })
-
-const at = (body: Json, path: string): Json => path.split('.').reduce((v, k) => (v == null ? undefined : v[k]), body)
-const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
-const isEmpty = (v: unknown): boolean => v === undefined || v === null || v === '' ||
-  (Array.isArray(v) && v.length === 0) || (typeOf(v) === 'object' && Object.keys(v as object).length === 0)
-
-/** The condition forms of docs/rules.md ("Order and matching"), enough for the normalize pipeline. */
-function holds(cond: Condition, v: unknown): boolean {
-  if (typeOf(cond) !== 'object') return v === cond
-  const c = cond as Record<string, unknown>
-  if (c.exists === true && v === undefined) return false
-  if (c.absent === true && v !== undefined) return false
-  if (typeof c.empty === 'boolean' && isEmpty(v) !== c.empty) return false
-  if ('equals' in c && JSON.stringify(v) !== JSON.stringify(c.equals)) return false
-  if (Array.isArray(c.in) && !c.in.includes(v)) return false
-  if (typeof c.type === 'string' && typeOf(v) !== c.type) return false
-  return true
-}
-
-async function applies(step: Step, body: Json): Promise<boolean> {
-  if (step.when === undefined) return true
-  if (typeof step.when === 'object') return Object.entries(step.when).every(([path, c]) => holds(c, at(body, path)))
-  const e = compileExpr(step.when)
-  if (!isExpr(e)) throw new Error(`${step.file}: when does not compile: ${e[0]!.message}`)
-  return Boolean(await e.evaluate(body, {}))
-}
-
 /** A client body → the neutral form. */
-async function neutral(request: Json): Promise<Json> {
-  let body = request
-  for (const step of pipeline) if (await applies(step, body)) body = await runTransform(step.file, body, { request })
-  return body
-}
+const neutral = (request: Json): Promise<Json> => normalize(request)
 
 /** A client body → the upstream request, as the rule runs it. */
 const toResponses = async (body: Json, opts: Parameters<typeof runTransform>[2] = {}): Promise<Json> =>
