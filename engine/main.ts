@@ -15,7 +15,8 @@ const HELP = `route-engine ${pkg.version} — an LLM routing gateway driven by Y
 
 Usage:
   route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--transform-timeout MS]
-                     [--no-watch] [--insecure-no-auth]
+                     [--no-watch] [--insecure-no-auth] [--workers N] [--tls-cert FILE --tls-key FILE]
+                     [--drain-timeout MS] [--max-header-size BYTES]
   route-engine lint [DIR] [--format text|json]
   route-engine test [DIR] [--filter TEXT] [--format text|json]
   route-engine explain FILE [--rules DIR] [--route PATH] [--method M] [--header 'name: value']…
@@ -25,6 +26,7 @@ Usage:
 serve   Serve the rules (default: the shipped rules) on HOST:PORT (default 127.0.0.1:8787; HOST and
         PORT environment variables too), reloading them when files change. Inbound keys come from
         ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback.
+        SIGTERM drains (docs/operations.md); SIGHUP reloads the rules and the certificate.
 lint    Check a rules directory (default: the shipped rules): exit 0 when clean, 1 with every problem.
         Also runs its examples: shadowed rules, dropped fields, output schemas, slow regexes, bindings.
 test    Run the examples in DIR/examples through the real pipeline: exit 0 when all pass, 1 with a
@@ -48,6 +50,11 @@ async function main(argv: string[]): Promise<number> {
       'transform-timeout': { type: 'string' },
       'no-watch': { type: 'boolean' },
       'insecure-no-auth': { type: 'boolean' },
+      workers: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'drain-timeout': { type: 'string' },
+      'max-header-size': { type: 'string' },
       format: { type: 'string' },
       filter: { type: 'string' },
       route: { type: 'string' },
@@ -68,6 +75,15 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isFinite(maxBody) || maxBody <= 0) return usage(`bad --max-body: ${values['max-body']}`)
       const timeout = Number(values['transform-timeout'] ?? process.env.ROUTE_ENGINE_TRANSFORM_TIMEOUT ?? DEFAULT_LIMITS.timeoutMs)
       if (!Number.isFinite(timeout) || timeout <= 0) return usage(`bad --transform-timeout: ${values['transform-timeout']}`)
+      const workers = Number(values.workers ?? process.env.ROUTE_ENGINE_WORKERS ?? 1)
+      if (!Number.isInteger(workers) || workers < 1) return usage(`bad --workers: ${values.workers}`)
+      const drain = Number(values['drain-timeout'] ?? process.env.ROUTE_ENGINE_DRAIN_TIMEOUT ?? 30_000)
+      if (!Number.isFinite(drain) || drain < 0) return usage(`bad --drain-timeout: ${values['drain-timeout']}`)
+      const maxHeader = Number(values['max-header-size'] ?? process.env.ROUTE_ENGINE_MAX_HEADER_SIZE ?? 16 * 1024)
+      if (!Number.isInteger(maxHeader) || maxHeader < 1024) return usage(`bad --max-header-size: ${values['max-header-size']}`)
+      const tlsCert = values['tls-cert'] ?? process.env.ROUTE_ENGINE_TLS_CERT
+      const tlsKey = values['tls-key'] ?? process.env.ROUTE_ENGINE_TLS_KEY
+      if (!tlsCert !== !tlsKey) return usage('--tls-cert and --tls-key go together')
       return serve({
         rules: values.rules ?? SHIPPED_RULES,
         host: values.host ?? process.env.HOST ?? '127.0.0.1',
@@ -76,6 +92,11 @@ async function main(argv: string[]): Promise<number> {
         insecureNoAuth: values['insecure-no-auth'] ?? false,
         watch: !values['no-watch'],
         transformTimeoutMs: timeout,
+        workers,
+        tlsCert,
+        tlsKey,
+        drainTimeoutMs: drain,
+        maxHeaderBytes: maxHeader,
       })
     }
     case 'lint': {

@@ -1,12 +1,18 @@
-// route-engine serve: load the rules, watch them, listen.
+// route-engine serve: load the rules, listen, reload rules and certificates when their files change
+// (or on SIGHUP), drain on SIGTERM. With --workers N > 1 this process becomes the cluster primary
+// (cluster.ts) and each worker runs this same function to serve.
+import cluster from 'node:cluster'
 import { isIP } from 'node:net'
+import { joinCluster, runPrimary } from '../cluster.js'
 import { DEFAULT_LIMITS } from '../expr/compile.js'
 import { createLogger } from '../log.js'
+import { Metrics } from '../metrics.js'
 import { loadRuleset } from '../ruleset/compile.js'
 import { formatProblem } from '../ruleset/problems.js'
-import { watchRules, type RulesetHolder } from '../ruleset/reload.js'
+import { reloadRules, watchRules, type RulesetHolder } from '../ruleset/reload.js'
 import { startServer } from '../server.js'
 import { MemoryStore } from '../store/memory.js'
+import { readCertificate, watchCertificate } from '../tls.js'
 
 export interface ServeFlags {
   rules: string
@@ -16,6 +22,13 @@ export interface ServeFlags {
   insecureNoAuth: boolean
   watch: boolean
   transformTimeoutMs: number
+  /** Processes serving the port; 1 = this one. */
+  workers: number
+  tlsCert?: string
+  tlsKey?: string
+  /** How long SIGTERM lets requests in flight finish before cutting them. */
+  drainTimeoutMs: number
+  maxHeaderBytes: number
 }
 
 export async function serve(f: ServeFlags): Promise<number> {
@@ -25,31 +38,71 @@ export async function serve(f: ServeFlags): Promise<number> {
     process.stderr.write(`refusing to listen on ${f.host} without inbound keys: set ROUTE_ENGINE_KEYS (or pass --insecure-no-auth)\n`)
     return 2
   }
+  const worker = cluster.isWorker
   const limits = { ...DEFAULT_LIMITS, timeoutMs: f.transformTimeoutMs }
   const { ruleset, problems } = await loadRuleset(f.rules, { limits })
-  for (const p of problems.items) process.stderr.write(formatProblem(p) + '\n')
+  if (!worker) for (const p of problems.items) process.stderr.write(formatProblem(p) + '\n')
   if (!ruleset) {
     process.stderr.write(`${problems.errors.length} problem(s) in ${f.rules}: not starting\n`)
     return 1
   }
+  const tlsPaths = f.tlsCert && f.tlsKey ? { certPath: f.tlsCert, keyPath: f.tlsKey } : undefined
+  let tls
+  try {
+    tls = tlsPaths && (await readCertificate(tlsPaths.certPath, tlsPaths.keyPath))
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}: not starting\n`)
+    return 1
+  }
   const holder: RulesetHolder = { current: ruleset, lastError: null, reloads: 0 }
+  if (f.workers > 1 && cluster.isPrimary) {
+    return runPrimary({ workers: f.workers, rules: f.rules, holder, load: { limits }, watch: f.watch, tls: tlsPaths, drainTimeoutMs: f.drainTimeoutMs, logger })
+  }
+
   const store = new MemoryStore()
-  const server = await startServer({ host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128 })
-  const watcher = f.watch
-    ? watchRules(f.rules, holder, (ok, probs) => {
-        if (ok) logger.info({ hash: holder.current.hash, rules: holder.current.rules.length, warnings: probs.length }, 'rules reloaded')
-        else logger.error({ problems: probs.filter((p) => p.severity === 'error').map((p) => formatProblem(p)) }, 'rules reload failed: the previous rules keep serving')
-      }, { limits })
-    : null
-  logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0 }, 'route-engine listening')
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+  const metrics = new Metrics()
+  const reload = async () => {
+    const { ok, problems: probs } = await reloadRules(f.rules, holder, { limits })
+    metrics.reloaded(ok)
+    return { ok, hash: holder.current.hash, problems: probs }
+  }
+  const reloadCertificate = async () => {
+    if (!tlsPaths) return
+    try {
+      server.setCertificate(await readCertificate(tlsPaths.certPath, tlsPaths.keyPath))
+      logger.info({ cert: tlsPaths.certPath }, 'certificate reloaded')
+    } catch (err) {
+      logger.error({ error: (err as Error).message }, 'certificate reload failed: the previous certificate keeps serving')
+    }
+  }
+  let stop!: () => void
+  const stopped = new Promise<void>((resolve) => { stop = resolve })
+  const member = worker ? joinCluster(metrics.registry, { reload, reloadCertificate, stop }) : null
+  const server = await startServer({
+    host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128,
+    tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText,
   })
+  const logReload = (ok: boolean, probs: typeof problems.items) => {
+    if (ok) logger.info({ hash: holder.current.hash, rules: holder.current.rules.length, warnings: probs.length }, 'rules reloaded')
+    else logger.error({ problems: probs.filter((p) => p.severity === 'error').map((p) => formatProblem(p)) }, 'rules reload failed: the previous rules keep serving')
+  }
+  // A worker's primary watches the files; a single process watches its own.
+  const watcher = f.watch && !worker ? watchRules(f.rules, holder, (ok, probs) => { metrics.reloaded(ok); logReload(ok, probs) }, { limits }) : null
+  const certWatcher = tlsPaths && !worker ? watchCertificate(tlsPaths.certPath, tlsPaths.keyPath, () => void reloadCertificate()) : null
+  const onHup = () => { void reload().then((r) => logReload(r.ok, r.problems)); void reloadCertificate() }
+  if (!worker) process.on('SIGHUP', onHup)
+  if (!worker) logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0 }, 'route-engine listening')
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  await stopped
+  process.off('SIGHUP', onHup)
   await watcher?.close()
-  await server.close()
+  await certWatcher?.close()
+  logger.info({ deadlineMs: f.drainTimeoutMs }, 'draining: no new connections; requests in flight may finish')
+  const drained = await server.drain(f.drainTimeoutMs)
+  logger.info(drained, 'stopped')
   await store.close()
+  member?.leave()
   return 0
 }
 

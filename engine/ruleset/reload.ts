@@ -20,6 +20,19 @@ export interface Watcher {
   next(): Promise<void>
 }
 
+/** Loads the directory once more and swaps it in when it is whole; a broken one only sets lastError. */
+export async function reloadRules(dir: string, holder: RulesetHolder, opts: LoadOptions = {}): Promise<{ ok: boolean; problems: Problem[] }> {
+  const { ruleset, problems } = await loadRuleset(dir, opts)
+  if (ruleset) {
+    holder.current = ruleset
+    holder.lastError = null
+  } else {
+    holder.lastError = { at: new Date(), problems: problems.errors }
+  }
+  holder.reloads++
+  return { ok: ruleset !== null, problems: problems.items }
+}
+
 export function watchRules(dir: string, holder: RulesetHolder, onResult: (ok: boolean, problems: Problem[]) => void, opts: LoadOptions & { debounceMs?: number } = {}): Watcher {
   const w: FSWatcher = watch(dir, {
     ignoreInitial: true,
@@ -31,15 +44,8 @@ export function watchRules(dir: string, holder: RulesetHolder, onResult: (ok: bo
   let waiters: (() => void)[] = []
 
   const rebuild = async (): Promise<void> => {
-    const { ruleset, problems } = await loadRuleset(dir, opts)
-    if (ruleset) {
-      holder.current = ruleset
-      holder.lastError = null
-    } else {
-      holder.lastError = { at: new Date(), problems: problems.errors }
-    }
-    holder.reloads++
-    onResult(ruleset !== null, problems.items)
+    const { ok, problems } = await reloadRules(dir, holder, opts)
+    onResult(ok, problems)
   }
 
   const run = (): void => {
