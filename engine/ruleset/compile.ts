@@ -5,6 +5,7 @@ import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, type Limits } fro
 import { FUNCTION_NAMES } from '../expr/functions.js'
 import { compileFields, compileMatch } from './compile-match.js'
 import { compileStream } from './compile-stream.js'
+import { regexLiterals, slowRegex } from './lint-regex.js'
 import { expandEnv, expandEnvDeep } from './env.js'
 import { ProblemList } from './problems.js'
 import * as readModule from './read.js'
@@ -38,7 +39,7 @@ export async function loadRuleset(dir: string, opts: LoadOptions = {}): Promise<
   return { ruleset: problems.errors.length ? null : ruleset, problems, sources, used: c.used }
 }
 
-const BINDINGS = new Set(['request', 'ctx', 'vars', 'models', 'state', 'error', 'recall', 'remember'])
+export const BINDINGS = new Set(['request', 'ctx', 'vars', 'models', 'state', 'error', 'recall', 'remember'])
 const DEFAULT_TIMEOUTS = { connect: 10_000, firstByte: 300_000, idle: 300_000 }
 const DEFAULT_RETRY = { backoffMs: 250, maxDelayMs: 10_000, on: ['connect', '429', '5xx'] as RetryOn[] }
 
@@ -161,6 +162,12 @@ class Compiler {
     const at = placeOf(src, nodeAt(src.doc, path))
     const m = this.env(src, [...path, 'match'], r.match) as Record<string, unknown>
     const when = typeof m.when === 'string' ? this.inline(src, [...path, 'match', 'when'], m.when) : null
+    const regex = (m.model as { regex?: unknown } | undefined)?.regex
+    const slow = typeof regex === 'string' ? slowRegex(regex) : null
+    if (slow) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'match', 'model', 'regex'])), 'RE_SLOW_REGEX', `/${regex}/ can backtrack catastrophically: ${slow}`)
+      return null
+    }
     let matcher
     try {
       matcher = compileMatch(m, when)
@@ -315,6 +322,10 @@ class Compiler {
         this.problems.error(place(f.offset), 'RE_UNKNOWN_FUNCTION', `unknown function $${f.name}`)
       }
     }
+    for (const r of regexLiterals(text)) {
+      const why = slowRegex(r.re.source, r.re.flags)
+      if (why) this.problems.error(place(r.offset), 'RE_SLOW_REGEX', `/${r.re.source}/ can backtrack catastrophically: ${why}`)
+    }
     return { expr: compiled, at }
   }
 
@@ -370,7 +381,7 @@ const isFileRef = (v: string, ext: RegExp): boolean => ext.test(v) && !/\s/.test
 /** A function the expression defines itself (`$name := function…`). */
 const definedIn = (text: string, name: string): boolean => new RegExp(`\\$${name}\\s*:=`).test(text)
 
-const JSONATA_BUILTINS = new Set(
+export const JSONATA_BUILTINS = new Set(
   ('sum count max min average string substring substringBefore substringAfter lowercase uppercase length trim pad ' +
     'contains split join match replace now fromMillis toMillis formatNumber formatBase formatInteger parseInteger number ' +
     'abs floor ceil round power sqrt random boolean not exists map zip filter single reduce sift each error assert type ' +
