@@ -16,7 +16,7 @@ const HELP = `route-engine ${pkg.version} — an LLM routing gateway driven by Y
 Usage:
   route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--transform-timeout MS]
                      [--no-watch] [--insecure-no-auth] [--workers N] [--tls-cert FILE --tls-key FILE]
-                     [--drain-timeout MS] [--max-header-size BYTES]
+                     [--drain-timeout MS] [--max-header-size BYTES] [--capture DIR [--redact PATH,…]]
   route-engine lint [DIR] [--format text|json]
   route-engine test [DIR] [--filter TEXT] [--format text|json]
   route-engine explain FILE [--rules DIR] [--route PATH] [--method M] [--header 'name: value']…
@@ -27,6 +27,8 @@ serve   Serve the rules (default: the shipped rules) on HOST:PORT (default 127.0
         PORT environment variables too), reloading them when files change. Inbound keys come from
         ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback.
         SIGTERM drains (docs/operations.md); SIGHUP reloads the rules and the certificate.
+        --capture DIR writes each request and its upstream reply as a rule example under DIR/<rule>/,
+        credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
 lint    Check a rules directory (default: the shipped rules): exit 0 when clean, 1 with every problem.
         Also runs its examples: shadowed rules, dropped fields, output schemas, slow regexes, bindings.
 test    Run the examples in DIR/examples through the real pipeline: exit 0 when all pass, 1 with a
@@ -62,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
       header: { type: 'string', multiple: true },
       'upstream-reply': { type: 'string' },
       'upstream-status': { type: 'string' },
+      capture: { type: 'string' },
+      redact: { type: 'string', multiple: true },
     },
   })
   if (values.version) { process.stdout.write(pkg.version + '\n'); return 0 }
@@ -97,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
         tlsKey,
         drainTimeoutMs: drain,
         maxHeaderBytes: maxHeader,
+        capture: values.capture,
+        redact: (values.redact ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
       })
     }
     case 'lint': {

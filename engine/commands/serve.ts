@@ -11,6 +11,7 @@ import { loadRuleset } from '../ruleset/compile.js'
 import { formatProblem } from '../ruleset/problems.js'
 import { reloadRules, watchRules, type RulesetHolder } from '../ruleset/reload.js'
 import { startServer } from '../server.js'
+import { captureTo } from './capture.js'
 import { MemoryStore } from '../store/memory.js'
 import { readCertificate, watchCertificate } from '../tls.js'
 
@@ -29,6 +30,10 @@ export interface ServeFlags {
   /** How long SIGTERM lets requests in flight finish before cutting them. */
   drainTimeoutMs: number
   maxHeaderBytes: number
+  /** Write each request and its upstream reply as a rule example under this folder. */
+  capture?: string
+  /** Body fields to redact in captures (dotted paths, `*` any key or item). */
+  redact: string[]
 }
 
 export async function serve(f: ServeFlags): Promise<number> {
@@ -81,6 +86,7 @@ export async function serve(f: ServeFlags): Promise<number> {
   const server = await startServer({
     host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128,
     tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText,
+    observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file) => logger.info({ file }, 'captured') }) : undefined,
   })
   const logReload = (ok: boolean, probs: typeof problems.items) => {
     if (ok) logger.info({ hash: holder.current.hash, rules: holder.current.rules.length, warnings: probs.length }, 'rules reloaded')

@@ -20,7 +20,8 @@ export interface CallTiming {
 
 const agents = new Map<string, Dispatcher>()
 
-function agentFor(up: Upstream): Dispatcher {
+/** The shared keep-alive agent of an upstream (capture composes a recorder onto it). */
+export function agentFor(up: Upstream): Dispatcher {
   const key = `${up.name}|${up.timeouts.connect}|${up.timeouts.firstByte}|${up.timeouts.idle}|${up.maxConcurrent}`
   let a = agents.get(key)
   if (!a) {
