@@ -154,10 +154,10 @@ class Compiler {
       secrets: secrets.filter((s) => s.length >= 4),
       forward: (u.forward ?? []).map((f: string) => f.toLowerCase()),
       timeouts: { ...DEFAULT_TIMEOUTS, ...(u.timeouts ?? {}) },
+      maxConcurrent: u.maxConcurrent ?? null,
     }
   }
 
-      maxConcurrent: u.maxConcurrent ?? null,
   rule(src: YamlSource, path: YamlPath, r: any, upstreams: Map<string, Upstream>, vars: Record<string, unknown>): Rule | null {
     const at = placeOf(src, nodeAt(src.doc, path))
     const m = this.env(src, [...path, 'match'], r.match) as Record<string, unknown>
@@ -234,7 +234,7 @@ class Compiler {
       attempts: r.attempts ?? 0,
       backoffMs: r.backoff ?? DEFAULT_RETRY.backoffMs,
       maxDelayMs: r.maxDelay ?? DEFAULT_RETRY.maxDelayMs,
-      on: new Set<RetryOn>(r.on ?? DEFAULT_RETRY.on),
+      on: new Set((r.on ?? DEFAULT_RETRY.on).map(String) as RetryOn[]),
     }
   }
 

@@ -21,6 +21,8 @@ export interface SseDecoder {
 export function createSseDecoder(onEvent: (ev: SseEvent) => void): SseDecoder {
   const decoder = new TextDecoder('utf-8')
   let buf = ''
+  /** How much of buf (from its start) holds no line end. */
+  let scanned = 0
   let first = true
   let data = ''
   let hasData = false
@@ -67,10 +69,12 @@ export function createSseDecoder(onEvent: (ev: SseEvent) => void): SseDecoder {
     let pos = 0
     const n = buf.length
     while (pos < n) {
-      let i = pos
+      // A line longer than a chunk is scanned once, not again from its start with every chunk.
+      let i = Math.max(pos, scanned)
       let ch = 0
       for (; i < n; i++) { ch = buf.charCodeAt(i); if (ch === 10 || ch === 13) break }
-      if (i === n) break
+      scanned = 0
+      if (i === n) { scanned = n - pos; break }
       if (ch === 13) {
         if (i + 1 === n) break // may be the first half of CRLF
         line(buf.slice(pos, i))
