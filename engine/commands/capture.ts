@@ -33,6 +33,7 @@ interface Exchange {
   upstream?: { name: string; method: string; path: string }
   reply?: { status: number; headers: Record<string, string>; chunks: Buffer[] }
   secrets: string[]
+  announced?: boolean
 }
 
 /** An observer factory for ProxyDeps.observe: one exchange per request. */
@@ -120,7 +121,8 @@ async function write(ex: Exchange, paths: string[][], opts: CaptureOptions): Pro
   for (const [name, text] of files) await writeFile(join(ex.dir, name), text)
   const file = join(ex.dir, `${ex.name}.yaml`)
   await writeFile(file, yaml)
-  opts.onWrite?.(file)
+  if (!ex.announced) opts.onWrite?.(file)
+  ex.announced = true
 }
 
 /** A copy with the values at the given paths replaced. */
