@@ -21,8 +21,8 @@ export interface CaptureOptions {
   redact: string[]
   /** Inbound keys: never written. */
   keys: string[]
-  /** Called after each write (tests, and the log line serve prints). */
-  onWrite?: (file: string) => void
+  /** Called after each write of an example (it is rewritten as the request goes on); `first` once per request. */
+  onWrite?: (file: string, first: boolean) => void
 }
 
 interface Exchange {
@@ -121,7 +121,7 @@ async function write(ex: Exchange, paths: string[][], opts: CaptureOptions): Pro
   for (const [name, text] of files) await writeFile(join(ex.dir, name), text)
   const file = join(ex.dir, `${ex.name}.yaml`)
   await writeFile(file, yaml)
-  if (!ex.announced) opts.onWrite?.(file)
+  opts.onWrite?.(file, !ex.announced)
   ex.announced = true
 }
 
@@ -129,7 +129,7 @@ async function write(ex: Exchange, paths: string[][], opts: CaptureOptions): Pro
 export function redact(v: unknown, paths: string[][]): unknown {
   if (!paths.length) return v
   const walk = (x: unknown, at: string[]): unknown => {
-    if (paths.some((p) => p.length === at.length && p.every((s, i) => s === '*' || s === at[i]))) return REDACTED
+    if (x !== null && paths.some((p) => p.length === at.length && p.every((s, i) => s === '*' || s === at[i]))) return REDACTED
     if (Array.isArray(x)) return x.map((y, i) => walk(y, [...at, String(i)]))
     if (isPlainObject(x)) return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, walk(y, [...at, k])]))
     return x

@@ -86,7 +86,7 @@ export async function serve(f: ServeFlags): Promise<number> {
   const server = await startServer({
     host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128,
     tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText,
-    observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file) => logger.info({ file }, 'captured') }) : undefined,
+    observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
   })
   const logReload = (ok: boolean, probs: typeof problems.items) => {
     if (ok) logger.info({ hash: holder.current.hash, rules: holder.current.rules.length, warnings: probs.length }, 'rules reloaded')
