@@ -1,6 +1,7 @@
 // The HTTP(S) server: inbound keys, CORS preflight, /healthz, /readyz, /metrics, unparseable requests,
 // graceful drain, and the proxy for everything else. Holds the current Ruleset; each request reads it once.
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -68,6 +69,8 @@ interface Live {
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const live: Live = { keys: opts.keys.map(digest), metrics: opts.metrics ?? new Metrics(), draining: false, inFlight: 0, stop: new AbortController(), idle: [] }
+  // Every request in flight listens to it: thousands at once are expected, not a leak.
+  setMaxListeners(0, live.stop.signal)
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v)
     live.inFlight++
