@@ -98,6 +98,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   const certWatcher = o.tls ? watchCertificate(o.tls.certPath, o.tls.keyPath, reloadCertificates) : null
   const onHup = () => { void reloadAll(); reloadCertificates() }
   process.on('SIGHUP', onHup)
+  await rulesWatcher?.ready
+  await certWatcher?.ready
 
   const url = `${o.tls ? 'https' : 'http'}://${address}`
   o.logger.info({ url, workers: o.workers, rules: o.holder.current.rules.length, hash: o.holder.current.hash }, 'route-engine listening')

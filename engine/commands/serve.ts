@@ -97,6 +97,9 @@ export async function serve(f: ServeFlags): Promise<number> {
   const certWatcher = tlsPaths && !worker ? watchCertificate(tlsPaths.certPath, tlsPaths.keyPath, () => void reloadCertificate()) : null
   const onHup = () => { void reload().then((r) => logReload(r.ok, r.problems)); void reloadCertificate() }
   if (!worker) process.on('SIGHUP', onHup)
+  // "listening" means edits from now on are seen.
+  await watcher?.ready
+  await certWatcher?.ready
   if (!worker) logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0 }, 'route-engine listening')
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)

@@ -45,7 +45,11 @@ export class ClientStream {
       this.res.flushHeaders()
     }
     this.#lastWrite = Date.now()
-    if (frame && this.frames++ === 0) this.firstFrameAt = performance.now()
+    if (frame) {
+      if (this.frames === 0) this.firstFrameAt = performance.now()
+      // Encoded frames never hold a blank line: each ends with one.
+      for (let i = text.indexOf('\n\n'); i !== -1; i = text.indexOf('\n\n', i + 2)) this.frames++
+    }
     if (!this.res.write(text)) await once(this.res, 'drain', { signal: this.signal })
   }
 

@@ -71,7 +71,7 @@ rules:
       - upstream: { to: backup, path: /sse }
 `
 
-type Handler = (res: ServerResponse, seen: Seen) => void | Promise<void>
+type Handler = (res: ServerResponse, seen: Seen) => unknown
 
 let flaky: Mock
 let backup: Mock
