@@ -93,28 +93,30 @@ export function droppedFields(r: RunResult, spec: RuleSpec): string[] {
   for (const { path, value } of leaves(input)) {
     const shape = path.map((k) => (typeof k === 'number' ? '*' : k))
     const dropped = drops.some((d) => d.path.length <= shape.length && d.path.every((s, i) => s === '*' || s === shape[i]) && (!d.match || d.match.test(String(value))))
-    if (!dropped && !carried(value, out)) missing.add(path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').slice(1))
+    if (!dropped && !carried(value, String(path.at(-1)), out)) missing.add(path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').slice(1))
   }
   return [...missing]
 }
 
-interface Collected { strings: string[]; scalars: Set<unknown> }
+interface Collected { strings: string[]; scalars: Set<unknown>; keys: Set<string> }
 
-function collect(v: unknown, c: Collected = { strings: [], scalars: new Set() }): Collected {
+function collect(v: unknown, c: Collected = { strings: [], scalars: new Set(), keys: new Set() }): Collected {
   if (typeof v === 'string') {
     c.strings.push(v.toLowerCase())
     if (/^\s*[{[]/.test(v)) { const parsed = parseJson(v); if (parsed !== undefined) collect(parsed, c) }
-  }
-  else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) collect(x, c)
-  else c.scalars.add(v)
+  } else if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) { if (!Array.isArray(v)) c.keys.add(k); collect(x, c) }
+  } else c.scalars.add(v)
   return c
 }
 
 /**
  * A value is carried when it appears in the output: equal, inside a longer text, or (a long text)
  * holding an output text of 16+ characters. Texts compare case-insensitively (enums change case).
+ * A boolean says something only under its name: some key of the output must be that name.
  */
-function carried(v: unknown, out: Collected): boolean {
+function carried(v: unknown, key: string, out: Collected): boolean {
+  if (typeof v === 'boolean') return out.keys.has(key)
   if (typeof v !== 'string') return out.scalars.has(v) || out.strings.some((s) => s === String(v)) || out.strings.some((s) => s.includes(JSON.stringify(v)))
   const t = v.toLowerCase()
   return out.strings.some((s) => s.includes(t) || (s.length >= 16 && t.includes(s)))
