@@ -56,15 +56,15 @@ function operator(op: Record<string, unknown>, actual: unknown, path: Path, out:
   const fail = (note: string) => { out.push({ path, expected: op, actual, note }); return out }
   switch (name) {
     case '$absent':
-      return (actual === ABSENT) === (arg !== false) ? out : fail(arg === false ? 'present' : 'absent')
+      return (actual === ABSENT) === (arg !== false) ? out : fail(arg === false ? 'should be present' : 'should be absent')
     case '$match':
-      return typeof actual === 'string' && new RegExp(String(arg)).test(actual) ? out : fail(`a string matching /${String(arg)}/`)
+      return typeof actual === 'string' && new RegExp(String(arg)).test(actual) ? out : fail(`should be a string matching /${String(arg)}/`)
     case '$exact':
-      return isDeepStrictEqual(arg, actual) ? out : fail('exactly this value')
+      return isDeepStrictEqual(arg, actual) ? out : fail('should be exactly this value')
     case '$type':
-      return actual !== ABSENT && typeOf(actual) === arg ? out : fail(`of type ${String(arg)}`)
+      return actual !== ABSENT && typeOf(actual) === arg ? out : fail(`should be of type ${String(arg)}`)
     case '$contains': {
-      if (!Array.isArray(actual)) return fail('an array')
+      if (!Array.isArray(actual)) return fail('should be an array')
       let from = 0
       for (const [i, want] of (arg as unknown[]).entries()) {
         const at = actual.findIndex((a, j) => j >= from && compare(want, a).length === 0)
