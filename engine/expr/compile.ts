@@ -1,7 +1,13 @@
 // JSONata with limits and the function library. Compiled once at load; evaluated per request
-// with per-call bindings ($request, $ctx, $vars, $state, …).
+// with per-call bindings ($request, $ctx, $vars, $state, …). An expression runs as JavaScript
+// closures (program.ts) with jsonata's interpreter as the reference: the interpreter runs whatever
+// the compiler leaves to it, and any evaluation the compiled code hands back (an argument of an
+// unexpected type, whose exact error only the interpreter knows).
 import jsonata from 'jsonata'
+import { checked, CHECKING } from './check.js'
 import { FUNCTIONS } from './functions.js'
+import { compileProgram, Unsupported, type LibraryFn, type Program } from './program.js'
+import { isLimitError, isPromise } from './runtime.js'
 
 export interface Limits {
   /** Milliseconds an evaluation may run between AST nodes. */
@@ -22,8 +28,14 @@ export interface ExprSyntaxError {
 
 export interface Expr {
   readonly source: string
+  /** true when the expression runs compiled; else why the interpreter runs it. */
+  readonly compiled: true | string
   evaluate(input: unknown, bindings: Record<string, unknown>): Promise<unknown>
+  /** The value, synchronously unless the expression awaited a binding ($recall, $remember): then a Promise. */
+  run(input: unknown, bindings: Record<string, unknown>): unknown
 }
+
+export const LIBRARY: Record<string, LibraryFn> = Object.fromEntries(Object.entries(FUNCTIONS).map(([name, [fn]]) => [name, fn]))
 
 /** Compiles an expression, or returns every syntax error in it. */
 export function compileExpr(source: string, limits: Limits = DEFAULT_LIMITS): Expr | ExprSyntaxError[] {
@@ -34,10 +46,26 @@ export function compileExpr(source: string, limits: Limits = DEFAULT_LIMITS): Ex
     return [toSyntaxError(err, source)]
   }
   for (const [name, [fn, sig]] of Object.entries(FUNCTIONS)) expr.registerFunction(name, fn, sig)
-  return {
-    source,
-    evaluate: (input, bindings) => expr.evaluate(input, bindings),
+  const interpret = (input: unknown, bindings: Record<string, unknown>): Promise<unknown> => expr.evaluate(input, bindings)
+  const program = safely(() => compileProgram(expr.ast(), LIBRARY, limits.maxDepth))
+  if (program instanceof Unsupported) return { source, compiled: program.reason, evaluate: interpret, run: interpret }
+  if (CHECKING) return checked(source, expr, limits)
+  const run = (input: unknown, bindings: Record<string, unknown>): unknown => {
+    let r: unknown
+    try {
+      r = program.run(input, bindings, limits.timeoutMs, limits.maxDepth)
+    } catch (err) {
+      if (isLimitError(err)) throw err
+      return interpret(input, bindings)
+    }
+    return isPromise(r) ? r.catch((err) => (isLimitError(err) ? Promise.reject(err) : interpret(input, bindings))) : r
   }
+  return { source, compiled: true, evaluate: async (input, bindings) => run(input, bindings), run }
+}
+
+/** A compiler bug must not stop rules from loading: the interpreter then runs the expression. */
+function safely(f: () => Program | Unsupported): Program | Unsupported {
+  try { return f() } catch (err) { return new Unsupported(`compiler error: ${(err as Error).message}`) }
 }
 
 export function isExpr(v: Expr | ExprSyntaxError[]): v is Expr {

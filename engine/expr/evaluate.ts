@@ -2,13 +2,21 @@
 // file:line:col of the failing token.
 import { RouteError, type Place } from '../errors.js'
 import type { PlacedExpr } from '../ruleset/ruleset.js'
+import { isPromise } from './runtime.js'
 
 export async function evaluate(p: PlacedExpr, input: unknown, bindings: Record<string, unknown>, rule: string): Promise<unknown> {
+  return evaluateNow(p, input, bindings, rule)
+}
+
+/** The value now when the expression needs no await (most do not), else a Promise of it. */
+export function evaluateNow(p: PlacedExpr, input: unknown, bindings: Record<string, unknown>, rule: string): unknown {
+  let r: unknown
   try {
-    return await p.expr.evaluate(input, bindings)
+    r = p.expr.run(input, bindings)
   } catch (err) {
     throw transformError(err, p, rule)
   }
+  return isPromise(r) ? r.catch((err) => { throw transformError(err, p, rule) }) : r
 }
 
 export function transformError(err: unknown, p: PlacedExpr, rule: string): RouteError {

@@ -1,92 +1,136 @@
 // Runs a stream program over upstream SSE events: dispatch by event, explicit state, zero or more
 // chunks out per event, chunks at the end, and the error path. Returns encoded SSE text; the caller
-// owns the socket. The envelope is evaluated once per stream and merged under every chunk.
+// owns the socket. The envelope is evaluated once per stream and merged under every chunk. A step
+// whose expressions await nothing runs synchronously: no Promise per event.
 import { RouteError } from '../errors.js'
-import { evaluate } from '../expr/evaluate.js'
+import { evaluateNow } from '../expr/evaluate.js'
 import { isPlainObject } from '../expr/functions.js'
+import { isPromise, then } from '../expr/runtime.js'
 import type { SseEvent } from '../sse/decode.js'
 import { encodeData, encodeJson } from '../sse/encode.js'
-import type { StreamProgram, StreamStep } from '../ruleset/ruleset.js'
+import type { PlacedExpr, StreamProgram, StreamStep } from '../ruleset/ruleset.js'
 
+type Out = { text: string; stop: boolean }
+type Maybe<T> = T | Promise<T>
+
+/** Each method answers synchronously unless a step awaited something (the store): then with a Promise. */
 export interface StreamRun {
   /** Frames for one upstream event; `stop` when the program wants no more events. */
-  onEvent(ev: SseEvent): Promise<{ text: string; stop: boolean }>
+  onEvent(ev: SseEvent): Maybe<Out>
   /** Frames for the end of the upstream stream, then the done sentinel. */
-  onEnd(): Promise<string>
+  onEnd(): Maybe<string>
   /** Frames that tell the client about a failure after the stream started, then the sentinel. */
-  onError(err: RouteError): Promise<string>
+  onError(err: RouteError): Maybe<string>
 }
+
+const NOTHING: Out = Object.freeze({ text: '', stop: false })
 
 /** `upstream` names where the events come from: a `fail` or malformed data is then that upstream's failure (retry, fallback, metrics). */
 export function transformStream(program: StreamProgram, base: Record<string, unknown>, rule: string, upstream?: string): StreamRun {
   const bindings: Record<string, unknown> = { ...base, state: structuredClone(program.initialState) }
-  let envelope: Record<string, unknown> | undefined
-  let envelopeReady = false
+  const ev = (p: PlacedExpr, input: unknown): unknown => evaluateNow(p, input, bindings, rule)
+  // undefined until the first frame: the envelope is evaluated then, once
+  let envelope: Envelope | null | undefined
 
-  async function encode(out: unknown): Promise<string> {
+  function encode(out: unknown): Maybe<string> {
     if (out === undefined || out === null) return ''
-    if (!envelopeReady) {
-      envelopeReady = true
-      if (program.envelope) {
-        const e = await evaluate(program.envelope, null, bindings, rule)
-        envelope = isPlainObject(e) ? e : undefined
-      }
-    }
+    if (envelope !== undefined) return frames(out)
+    if (!program.envelope) { envelope = null; return frames(out) }
+    return then(ev(program.envelope, null), (e) => {
+      envelope = isPlainObject(e) ? envelopeOf(e) : null
+      return frames(out)
+    })
+  }
+
+  function frames(out: unknown): string {
     let text = ''
     for (const item of Array.isArray(out) ? out : [out]) {
       if (item === undefined || item === null) continue
       if (typeof item === 'string') text += encodeData(item)
-      else text += encodeJson(envelope && isPlainObject(item) ? { ...envelope, ...item } : item)
+      else text += envelope && isPlainObject(item) ? envelope.encode(item) : encodeJson(item)
     }
     return text
   }
 
-  async function pick(steps: readonly StreamStep[], input: unknown): Promise<StreamStep | undefined> {
-    for (const s of steps) {
-      if (!s.when || truthy(await evaluate(s.when, input, bindings, rule))) return s
+  function pick(steps: readonly StreamStep[], input: unknown, from = 0): Maybe<StreamStep | undefined> {
+    for (let i = from; i < steps.length; i++) {
+      const s = steps[i]!
+      if (!s.when) return s
+      const v = ev(s.when, input)
+      if (isPromise(v)) return v.then((r) => (truthy(r) ? s : pick(steps, input, i + 1)))
+      if (truthy(v)) return s
     }
     return undefined
   }
 
-  async function run(step: StreamStep, input: unknown): Promise<{ text: string; stop: boolean }> {
-    let emit: unknown, state: unknown, fail: unknown
-    let stop = step.stop
+  function run(step: StreamStep, input: unknown): Maybe<Out> {
     if (step.do) {
-      const r = await evaluate(step.do, input, bindings, rule)
-      if (isPlainObject(r)) ({ emit, state, fail } = r); stop ||= isPlainObject(r) && r.stop === true
-    } else {
-      if (step.fail) fail = await evaluate(step.fail, input, bindings, rule)
-      if (step.emit) emit = await evaluate(step.emit, input, bindings, rule)
-      if (step.state) state = await evaluate(step.state, input, bindings, rule)
+      return then(ev(step.do, input), (r) => isPlainObject(r)
+        ? finish(r.emit, r.state, r.fail, step.stop || r.stop === true)
+        : finish(undefined, undefined, undefined, step.stop))
     }
+    // fail, emit and state all read the state as it was before the step
+    return then(step.fail ? ev(step.fail, input) : undefined, (fail) =>
+      then(step.emit ? ev(step.emit, input) : undefined, (emit) =>
+        then(step.state ? ev(step.state, input) : undefined, (state) => finish(emit, state, fail, step.stop))))
+  }
+
+  function finish(emit: unknown, state: unknown, fail: unknown, stop: boolean): Maybe<Out> {
     if (isPlainObject(state)) bindings.state = { ...(bindings.state as object), ...state }
     if (fail !== undefined && fail !== null && fail !== false) throw failure(fail, rule, 'RE_UPSTREAM_STREAM', upstream)
-    return { text: await encode(emit), stop }
+    return then(encode(emit), (text) => ({ text, stop }))
   }
 
   const sentinel = program.done === null ? '' : encodeData(program.done)
 
   return {
-    async onEvent(ev) {
-      const input = parseData(ev.data, rule, upstream)
-      const key = ev.event || (isPlainObject(input) && typeof input.type === 'string' ? input.type : typeof input === 'string' ? input : 'message')
-      const step = await pick(program.on.get(key) ?? program.fallback, input)
-      return step ? run(step, input) : { text: '', stop: false }
+    onEvent(e) {
+      const input = parseData(e.data, rule, upstream)
+      const key = e.event || (isPlainObject(input) && typeof input.type === 'string' ? input.type : typeof input === 'string' ? input : 'message')
+      const step = pick(program.on.get(key) ?? program.fallback, input)
+      if (isPromise(step)) return step.then((s) => (s ? run(s, input) : NOTHING))
+      return step ? run(step, input) : NOTHING
     },
-    async onEnd() {
-      const text = program.end ? (await run(program.end, null)).text : ''
-      return text + sentinel
+    onEnd() {
+      return program.end ? then(run(program.end, null), (r) => r.text + sentinel) : sentinel
     },
-    async onError(err) {
-      let text = ''
-      if (program.error) {
-        bindings.error = { message: err.message, type: err.type, code: err.code, status: err.status }
-        try { text = (await run(program.error, null)).text } catch { /* the error frame below still goes out */ }
+    onError(err) {
+      const tail = encodeJson(err.toBody()) + sentinel
+      if (!program.error) return tail
+      bindings.error = { message: err.message, type: err.type, code: err.code, status: err.status }
+      try {
+        const r = run(program.error, null)
+        // whatever happens in the error step, the error frame still goes out
+        return isPromise(r) ? r.then((x) => x.text + tail, () => tail) : r.text + tail
+      } catch {
+        return tail
       }
-      return text + encodeJson(err.toBody()) + sentinel
     },
   }
 }
+
+interface Envelope {
+  encode(item: Record<string, unknown>): string
+}
+
+/**
+ * The envelope serialised once (pino's trick): a chunk is the envelope's JSON with the chunk's own fields
+ * appended, unless the chunk sets an envelope field or has an index-like key (JSON order would differ).
+ */
+function envelopeOf(e: Record<string, unknown>): Envelope {
+  const keys = new Set(Object.keys(e))
+  const open = JSON.stringify(e).slice(0, -1)
+  const sep = keys.size ? ',' : ''
+  return {
+    encode(item) {
+      for (const k of Object.keys(item)) if (keys.has(k) || INDEX_LIKE.test(k)) return encodeJson({ ...e, ...item })
+      const body = JSON.stringify(item)
+      return `data: ${open}${body.length === 2 ? '' : sep + body.slice(1, -1)}}\n\n`
+    },
+  }
+}
+
+const INDEX_LIKE = /^(?:0|[1-9]\d*)$/
 
 function parseData(data: string, rule: string, upstream: string | undefined): unknown {
   const c = data.charCodeAt(0)
