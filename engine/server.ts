@@ -74,11 +74,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v)
     live.inFlight++
-    res.once('close', () => {
+    let done = false
+    const ended = () => {
+      if (done) return
+      done = true
+      req.socket.off('close', ended)
       if (--live.inFlight === 0) for (const f of live.idle.splice(0)) f()
       // A keep-alive connection left idle by a drain would hold the server open.
       if (live.draining) setImmediate(() => server.closeIdleConnections())
-    })
+    }
+    res.once('close', ended)
+    // A pipelined request still queued behind another when its connection closes gets no 'close' of its own.
+    req.socket.once('close', ended)
     void handle(req, res, opts, live)
   }
   const maxHeaderSize = opts.maxHeaderBytes ?? 16 * 1024
@@ -137,13 +144,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOptions, live: Live): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!
-  if (live.draining) res.shouldKeepAlive = false
   if (req.method === 'OPTIONS') {
     res.writeHead(204, { 'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'authorization, content-type' }).end()
     return
   }
   if (path === '/healthz') return health(res, opts.holder)
   if (path === '/readyz') return ready(res, opts.holder, live)
+  if (live.draining) res.shouldKeepAlive = false
   if (path === '/metrics' && req.method === 'GET' && (!live.keys.length || authorized(req, live.keys))) {
     return metrics(res, opts.metricsText ?? (() => live.metrics.text()), live.metrics.contentType)
   }
