@@ -11,7 +11,7 @@ import type { Observer } from '../pipeline/observer.js'
 import { proxy, type Trace } from '../pipeline/proxy.js'
 import type { LoadResult } from '../ruleset/compile.js'
 import { ruleSpecs, type RuleSpec } from '../ruleset/rule-specs.js'
-import type { RequestStep, Rule, Ruleset, Upstream } from '../ruleset/ruleset.js'
+import type { RequestStep, Rule, Ruleset } from '../ruleset/ruleset.js'
 import { MemoryStore } from '../store/memory.js'
 import { firstFailed, type FailedCondition } from './explain-match.js'
 
@@ -92,6 +92,7 @@ export class Runner {
   readonly ruleset: Ruleset
   readonly specs: Map<string, RuleSpec>
   readonly unconfigured: string[]
+  readonly #secrets: string[]
   readonly #server: Server
   readonly #client = new Agent({ keepAliveTimeout: 1000 })
   #url = ''
@@ -102,6 +103,7 @@ export class Runner {
     const base = loaded.ruleset!
     this.specs = ruleSpecs(loaded.sources!)
     this.unconfigured = [...base.upstreams.values()].filter((u) => !u.base).map((u) => u.name)
+    this.#secrets = [...new Set([...base.upstreams.values()].flatMap((u) => u.secrets))].sort((a, b) => b.length - a.length)
     // An unconfigured upstream would answer RE_UPSTREAM_UNCONFIGURED before any transform could be seen.
     const upstreams = new Map([...base.upstreams].map(([k, u]) => [k, u.base ? u : { ...u, base: PLACEHOLDER_BASE }]))
     this.ruleset = { ...base, upstreams }
@@ -148,27 +150,28 @@ export class Runner {
       matched: (m) => {
         result.rule = m.rule
         result.request = m.request
-        labels = stepLabels(m.rule.request)
+        // The rule's own steps, then its fallbacks' (a retry or a fallback reports its steps again).
+        labels = stepLabels(m.rule.targets.flatMap((t) => t.request))
       },
       step: (step, ran, out) => {
         const leaf = step.kind !== 'pipeline'
-        result.steps.push({ n: leaf ? ++leaves : null, label: labels.get(step) ?? step.kind, at: leaf ? step.expr.at : null, ran, out: structuredClone(out) })
+        result.steps.push({ n: leaf ? ++leaves : null, label: labels.get(step) ?? step.kind, at: leaf ? step.expr.at : null, ran, out: masked(out, this.#secrets) })
       },
       upstream: (call, up) => {
         result.upstream = {
           name: up.name,
           method: call.method,
-          url: mask(call.url, up),
-          path: mask(call.url.slice(up.base.length), up),
-          headers: maskHeaders(call.headers, up),
-          body: call.body === undefined ? undefined : JSON.parse(mask(call.body, up)),
+          url: mask(call.url, this.#secrets),
+          path: mask(call.url.slice(up.base.length), this.#secrets),
+          headers: maskHeaders(call.headers, this.#secrets),
+          body: call.body === undefined ? undefined : JSON.parse(mask(call.body, this.#secrets)),
         }
       },
     }
     this.#current = { observer, trace }
     try {
       const res = await request(this.#url + req.path, { method: req.method as 'POST', headers: req.headers, body: req.body, dispatcher: this.#client })
-      result.client = { status: res.statusCode, headers: flat(res.headers), text: await res.body.text() }
+      result.client = { status: res.statusCode, headers: flat(res.headers), text: mask(await res.body.text(), this.#secrets) }
     } finally {
       this.#current = null
       await mock.close()
@@ -212,15 +215,22 @@ export function stepLabels(steps: readonly RequestStep[], prefix = '', out = new
   return out
 }
 
-function mask(text: string, up: Upstream): string {
+/** Secret values (upstream header values from the environment) replaced by ***, longest first. */
+function mask(text: string, secrets: readonly string[]): string {
   let t = text
-  for (const s of up.secrets) t = t.split(s).join(MASK)
+  for (const s of secrets) if (t.includes(s)) t = t.split(s).join(MASK)
   return t
 }
 
-function maskHeaders(h: Record<string, string>, up: Upstream): Record<string, string> {
+/** A copy of a step's output, with any secret a transform put into it masked. */
+function masked(v: unknown, secrets: readonly string[]): unknown {
+  const text = JSON.stringify(v)
+  return text === undefined ? undefined : JSON.parse(mask(text, secrets))
+}
+
+function maskHeaders(h: Record<string, string>, secrets: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(h)) out[k] = CREDENTIALS.test(k) ? v.replace(/^(\w+ )?.*$/, `$1${MASK}`) : mask(v, up)
+  for (const [k, v] of Object.entries(h)) out[k] = CREDENTIALS.test(k) ? v.replace(/^(\w+ )?.*$/, `$1${MASK}`) : mask(v, secrets)
   return out
 }
 
