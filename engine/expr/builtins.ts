@@ -4,7 +4,7 @@
 // which raises the exact error. Functions not listed here leave the expression to the interpreter.
 import * as re from './regex.js'
 import { fallback, isPromise, LIBRARY_NAMES } from './runtime.js'
-import { append, codePointLength, deepEqual, HAS_SURROGATE, isNumeric, lookup, seq, stringOf, symbolOf, toBoolean, typeOf, type Sequence } from './values.js'
+import { append, codePointLength, deepEqual, HAS_SURROGATE, lookup, seq, stringOf, symbolOf, toBoolean, typeOf, type Sequence } from './values.js'
 
 /** Calls a function value (a lambda, a regex, a JavaScript function) with arguments. */
 export type Call = (f: unknown, args: unknown[]) => unknown
@@ -386,3 +386,72 @@ export const BUILTINS: ReadonlyMap<string, Builtin> = new Map(table.map(([name, 
 export const INTERPRETED_BUILTINS = new Set(['now', 'millis', 'random', 'shuffle', 'sort', 'eval', 'formatNumber', 'formatBase', 'formatInteger', 'parseInteger', 'pad', 'sqrt', 'power', 'base64encode', 'base64decode', 'encodeUrlComponent', 'encodeUrl', 'decodeUrlComponent', 'decodeUrl', 'toMillis', 'fromMillis', 'clone'])
 
 for (const name of [...BUILTINS.keys(), ...INTERPRETED_BUILTINS]) LIBRARY_NAMES.add(name)
+
+// ---- entry points for generated code: positional arguments, validated as the signature says ----
+
+const callAny: Call = (f, args) => {
+  if (typeof f !== 'function') return fallback('a call of a value that is not a function')
+  const r = f.apply(null, args)
+  return isPromise(r) ? fallback('a Promise where the compiler expected none') : r
+}
+const callMaybeAny: Call = (f, args) => (typeof f !== 'function' ? fallback('a call of a value that is not a function') : f.apply(null, args))
+
+const isStr = (v: unknown): v is string | undefined => v === undefined || typeof v === 'string'
+const mismatch = (): never => fallback('an argument does not match the function\'s signature')
+const str = (v: unknown): string | undefined => (isStr(v) ? v : mismatch())
+const fn = (v: unknown): unknown => (typeof v === 'function' ? v : mismatch())
+/** An `a` parameter: undefined stays, an array stays, anything else becomes [it]. */
+const arr = (v: unknown): unknown[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v])
+
+export const ENTRIES: Record<string, (...args: any[]) => unknown> = {}
+export const ENTRIES_ASYNC: Record<string, (...args: any[]) => Promise<unknown>> = {}
+for (const [name, b] of BUILTINS) {
+  ENTRIES[name] = (...args: unknown[]) => b.impl(validate(b, args), callAny)
+  if (b.implAsync) ENTRIES_ASYNC[name] = (...args: unknown[]) => b.implAsync!(validate(b, args), callMaybeAny)
+}
+// The commonest, without the generic validator (same checks, no argument array).
+Object.assign(ENTRIES, {
+  type: (v: unknown) => typeOf(v),
+  boolean: (v: unknown) => toBoolean(v),
+  string: (v: unknown, pretty?: unknown) => (pretty === undefined || pretty === false ? stringOf(v) : typeof pretty === 'boolean' ? fallback('$string with prettify') : mismatch()),
+  lookup: (v: unknown, k: unknown) => lookup(v, str(k) as string),
+  append: (a: unknown, b: unknown) => append(a, b),
+  keys: (v: unknown) => keys(v),
+  length: (s: unknown) => { const x = str(s); return x === undefined ? undefined : codePointLength(x) },
+  lowercase: (s: unknown) => str(s)?.toLowerCase(),
+  uppercase: (s: unknown) => str(s)?.toUpperCase(),
+  substring: (s: unknown, start: unknown, length?: unknown) => {
+    if (typeof start !== 'number' && start !== undefined) mismatch()
+    if (typeof length !== 'number' && length !== undefined) mismatch()
+    return substring(str(s), start as number, length as number | undefined)
+  },
+  substringBefore: (s: unknown, chars: unknown) => {
+    const x = str(s), c = str(chars) as string
+    if (x === undefined) return undefined
+    const pos = x.indexOf(c)
+    return pos > -1 ? x.substr(0, pos) : x
+  },
+  substringAfter: (s: unknown, chars: unknown) => {
+    const x = str(s), c = str(chars) as string
+    if (x === undefined) return undefined
+    const pos = x.indexOf(c)
+    return pos > -1 ? x.substr(pos + c.length) : x
+  },
+  contains: (s: unknown, token: unknown) => {
+    if (!isStr(token) && typeof token !== 'function') mismatch()
+    return re.contains(str(s), token, callAny)
+  },
+  join: (a: unknown, sep?: unknown) => {
+    const xs = arr(a)
+    if (xs === undefined) { str(sep); return undefined }
+    for (const x of xs) if (typeof x !== 'string') mismatch()
+    return xs.join(sep === undefined ? '' : (str(sep) as string))
+  },
+  merge: (a: unknown) => {
+    const xs = arr(a)
+    if (xs) for (const x of xs) if (x === null || typeof x !== 'object' || Array.isArray(x)) mismatch()
+    return merge(xs)
+  },
+  map: (a: unknown, f: unknown) => map(arr(a), fn(f), callAny),
+  filter: (a: unknown, f: unknown) => filter(arr(a), fn(f), callAny),
+})
