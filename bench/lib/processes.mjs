@@ -24,10 +24,10 @@ export async function startScript(script, env = {}) {
   return handle(child, url)
 }
 
-/** `route-engine serve` exactly as a user runs it (info logs, here to /dev/null). */
-export async function startEngine(rulesDir, env = {}) {
+/** `route-engine serve` exactly as a user runs it (info logs, here to /dev/null); `nodeArgs` e.g. --cpu-prof. */
+export async function startEngine(rulesDir, env = {}, nodeArgs = []) {
   const port = await freePort()
-  const child = spawn(process.execPath, [`${root}bin/route-engine.js`, 'serve', '--rules', rulesDir, '--port', String(port), '--no-watch'], {
+  const child = spawn(process.execPath, [...nodeArgs, `${root}bin/route-engine.js`, 'serve', '--rules', rulesDir, '--port', String(port), '--no-watch'], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
   })
   const url = `http://127.0.0.1:${port}`

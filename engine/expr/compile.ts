@@ -37,19 +37,29 @@ export interface Expr {
 
 export const LIBRARY: Record<string, LibraryFn> = Object.fromEntries(Object.entries(FUNCTIONS).map(([name, [fn]]) => [name, fn]))
 
+/** jsonata with limits and the function library: the interpreter. */
+function interpreter(source: string, limits: Limits): jsonata.Expression {
+  const expr = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth })
+  for (const [name, [fn, sig]] of Object.entries(FUNCTIONS)) expr.registerFunction(name, fn, sig)
+  return expr
+}
+
 /** Compiles an expression, or returns every syntax error in it. */
 export function compileExpr(source: string, limits: Limits = DEFAULT_LIMITS): Expr | ExprSyntaxError[] {
   let expr: jsonata.Expression
   try {
-    expr = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth })
+    expr = interpreter(source, limits)
   } catch (err) {
     return [toSyntaxError(err, source)]
   }
-  for (const [name, [fn, sig]] of Object.entries(FUNCTIONS)) expr.registerFunction(name, fn, sig)
-  const interpret = (input: unknown, bindings: Record<string, unknown>): Promise<unknown> => expr.evaluate(input, bindings)
+  remember(source, expr.ast())
   const program = safely(() => compileProgram(expr.ast(), LIBRARY, limits.maxDepth))
-  if (program instanceof Unsupported) return { source, compiled: program.reason, evaluate: interpret, run: interpret }
+  if (program instanceof Unsupported) return { source, compiled: program.reason, evaluate: (i, b) => expr.evaluate(i, b), run: (i, b) => expr.evaluate(i, b) }
   if (CHECKING) return checked(source, expr, limits)
+  // The compiled code does not need the interpreter: it is built again on the first hand-back, so that
+  // a loaded ruleset keeps no parse trees.
+  let fallback: jsonata.Expression | null = null
+  const interpret = (input: unknown, bindings: Record<string, unknown>): Promise<unknown> => (fallback ??= interpreter(source, limits)).evaluate(input, bindings)
   const run = (input: unknown, bindings: Record<string, unknown>): unknown => {
     let r: unknown
     try {
@@ -79,10 +89,24 @@ function toSyntaxError(err: unknown, source: string): ExprSyntaxError {
   return { message: e.message ?? String(err), code: e.code ?? 'S0000', offset }
 }
 
+/** The last sources parsed (load and lint ask for the parse tree of each expression up to three times). */
+const parsed = new Map<string, jsonata.ExprNode>()
+function remember(source: string, ast: jsonata.ExprNode): void {
+  parsed.set(source, ast)
+  if (parsed.size > 64) parsed.delete(parsed.keys().next().value as string)
+}
+
+/** An expression's parse tree (throws on a syntax error). */
+export function parseExpr(source: string): jsonata.ExprNode {
+  let ast = parsed.get(source)
+  if (!ast) remember(source, (ast = jsonata(source).ast()))
+  return ast
+}
+
 /** Names of the `$functions` an expression calls, with their offsets (for lint). */
 export function calledFunctions(source: string): { name: string; offset: number }[] {
   let ast: jsonata.ExprNode
-  try { ast = jsonata(source).ast() } catch { return [] }
+  try { ast = parseExpr(source) } catch { return [] }
   const out: { name: string; offset: number }[] = []
   const walk = (n: unknown): void => {
     if (Array.isArray(n)) { n.forEach(walk); return }

@@ -324,28 +324,12 @@ export class Emitter {
     return simple ? this.walk(n, s, ctx) : this.steps(n, s, ctx)
   }
 
-  /** `$x.a.b` / `a.b`: own-property reads while the values are objects; an array hands over to the general loop. */
+  /** `$x.a.b` / `a.b`: own-property reads while the values are objects (H.walk); an array hands over to the general loop. */
   private walk(n: Node, s: Scope, ctx: string): string {
     const steps = n.steps as Node[]
     const first = steps[0]!
-    const names = steps.slice(1).map((st) => st.value as string)
-    const t = this.tmp()
-    const label = this.id('P')
-    this.out(`${label}: {`)
-    if (first.type === 'variable') this.out(`${t} = ${this.v(first, s, ctx)};`)
-    else {
-      const all = this.k([first.value, ...names])
-      this.out(`if (H.isArray(${ctx})) { ${t} = H.names(${all}, 0, ${ctx}, rt); break ${label}; }`)
-      this.out(`${t} = H.field(${ctx}, ${JSON.stringify(first.value)});`)
-    }
-    const rest = names.length ? this.k(names) : ''
-    names.forEach((name, k) => {
-      this.out(`if (${t} === undefined) break ${label};`)
-      this.out(`if (H.isArray(${t})) { ${t} = H.namesAfter(${rest}, ${k}, ${t}, rt); break ${label}; }`)
-      this.out(`${t} = H.field(${t}, ${JSON.stringify(name)});`)
-    })
-    this.out(`if (H.isArray(${t})) ${t} = H.flatten([${t}], true);\n}`)
-    return t
+    if (first.type === 'variable') return this.assign(`H.walk(${this.v(first, s, ctx)}, ${this.k(steps.slice(1).map((st) => st.value as string))}, 0, rt)`)
+    return this.assign(`H.walkFrom(${ctx}, ${this.k(steps.map((st) => st.value as string))}, rt)`)
   }
 
   /** The general path: evaluatePath's loop unrolled, a loop over the items for each step. */
@@ -492,16 +476,22 @@ const OUTLINE_NODES = 60
 
 /** Nodes in a subtree, lambda bodies excluded (they are functions of their own). */
 const sizes = new WeakMap<Node, number>()
-function size(n: Node): number {
+function size(n: Node | undefined): number {
   if (!n || typeof n !== 'object') return 0
   let k = sizes.get(n)
   if (k !== undefined) return k
   k = 1
-  if (Array.isArray(n)) { k = 0; for (const x of n) k += size(x) }
-  else if (n.type !== 'lambda' || n.thunk) for (const [key, v] of Object.entries(n)) if (key !== 'value' && key !== 'position' && v && typeof v === 'object') k += size(v)
+  if (n.type === 'lambda' && !n.thunk) return k
+  for (const key of CHILDREN) {
+    const c = n[key]
+    if (!c) continue
+    if (Array.isArray(c)) for (const x of c) k += Array.isArray(x) ? size(x[0]) + size(x[1]) : size(x.expr ?? x)
+    else k += key === 'group' ? size({ type: 'group', lhs: c.lhs } as Node) : size(c)
+  }
   sizes.set(n, k)
   return k
 }
+const CHILDREN = ['steps', 'lhs', 'rhs', 'expression', 'expressions', 'condition', 'then', 'else', 'procedure', 'arguments', 'body', 'predicate', 'stages', 'group'] as const
 
 /** Whether this node's tail holds one of the parser's tail-call thunks. */
 function tailCalls(n: Node): boolean {

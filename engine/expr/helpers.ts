@@ -40,6 +40,26 @@ export const H = {
     return r
   },
 
+  /**
+   * A path of plain name steps after a first value `t` (already unwrapped): own-property reads while
+   * the values are objects; an array is flattened as its step's result and the general loop goes on.
+   * The path's result, before its own unwrapping.
+   */
+  walk(t: unknown, names: readonly string[], from: number, rt: Runtime): unknown {
+    for (let k = from; k < names.length; k++) {
+      if (t === undefined) return undefined
+      if (Array.isArray(t)) return H.namesAfter(names, k, t, rt)
+      t = H.field(t, names[k]!)
+    }
+    return Array.isArray(t) ? H.flatten([t], true) : t
+  },
+
+  /** A path of name steps from the context (an array context is a sequence of items from the first step). */
+  walkFrom(ctx: unknown, names: readonly string[], rt: Runtime): unknown {
+    if (Array.isArray(ctx)) return H.names(names, 0, ctx, rt)
+    return H.walk(H.field(ctx, names[0]!), names, 1, rt)
+  },
+
   /** The rest of a path of plain name steps, from step `from` on a sequence of items (evaluatePath's loop). */
   names(names: readonly string[], from: number, input: unknown[], rt: Runtime): unknown {
     let result: unknown[] = input
@@ -57,11 +77,10 @@ export const H = {
     return result
   },
 
-  /** A value met mid-path by the object walk: flattened as its step's result, then the remaining name steps. */
+  /** A value met mid-path by the object walk: flattened as the result of the step before `from`, then the remaining steps. */
   namesAfter(names: readonly string[], from: number, v: unknown[], rt: Runtime): unknown {
-    const next = H.flatten([v], from === names.length)
-    if (from === names.length || next.length === 0) return next
-    return H.names(names, from, next, rt)
+    const next = H.flatten([v], false)
+    return next.length === 0 ? next : H.names(names, from, next, rt)
   },
 
   /** A filter's result sequence (marked as a tuple stream when its input is one). */

@@ -10,7 +10,8 @@
 //   - two of its alternatives can match the same text,
 //     one alone and the other repeated:                     (a|a)*  (\d|\w)+  (a|aa)*
 // Patterns with a delimiter between repetitions, e.g. (\s*,\s*\w+)*, pass.
-import jsonata from 'jsonata'
+import type jsonata from 'jsonata'
+import { parseExpr } from '../expr/compile.js'
 
 type Node =
   | { t: 'set'; test: (c: string) => boolean; src: string }
@@ -262,7 +263,7 @@ const CLASS_ESCAPES: Record<string, (x: string) => boolean> = {
 /** Regular expression literals inside a JSONata expression, with their offsets in the source. */
 export function regexLiterals(source: string): { re: RegExp; offset: number }[] {
   let ast: jsonata.ExprNode
-  try { ast = jsonata(source).ast() } catch { return [] }
+  try { ast = parseExpr(source) } catch { return [] }
   const out: { re: RegExp; offset: number }[] = []
   const walk = (n: unknown): void => {
     if (Array.isArray(n)) { n.forEach(walk); return }
