@@ -155,7 +155,7 @@ export class Runner {
       },
       step: (step, ran, out) => {
         const leaf = step.kind !== 'pipeline'
-        result.steps.push({ n: leaf ? ++leaves : null, label: labels.get(step) ?? step.kind, at: leaf ? step.expr.at : null, ran, out: masked(out, this.#secrets) })
+        result.steps.push({ n: leaf ? ++leaves : null, label: labels.get(step) ?? step.kind, at: leaf ? stepAt(step) : null, ran, out: masked(out, this.#secrets) })
       },
       upstream: (call, up) => {
         result.upstream = {
@@ -208,8 +208,8 @@ export function stepLabels(steps: readonly RequestStep[], prefix = '', out = new
       out.set(s, `${prefix}use ${s.name}`)
       stepLabels(s.steps, `${prefix}${s.name} › `, out)
     } else {
-      const at = s.expr.at
-      out.set(s, `${prefix}${s.kind === 'fail' ? 'fail ' : ''}${at.line === 1 && at.col === 1 && !/\.ya?ml$/.test(at.file) ? at.file : `${at.file}:${at.line}:${at.col}`}`)
+      const at = stepAt(s)
+      out.set(s, `${prefix}${s.kind === 'fail' || s.kind === 'validate' ? `${s.kind} ` : ''}${at.line === 1 && at.col === 1 && !/\.ya?ml$/.test(at.file) ? at.file : `${at.file}:${at.line}:${at.col}`}`)
     }
   }
   return out
@@ -258,3 +258,8 @@ const flat = (h: Record<string, string | string[] | undefined>): Record<string, 
   Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v!]))
 
 const lower = (h: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]))
+
+/** Where a leaf step is written: its expression, or its `validate:` key. */
+function stepAt(s: Exclude<RequestStep, { kind: 'pipeline' }>): Place {
+  return s.kind === 'validate' ? s.at : s.expr.at
+}

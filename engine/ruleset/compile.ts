@@ -1,10 +1,13 @@
 // Source files → one frozen Ruleset, or the problems that prevent it. Runs at start, on reload and
 // in lint; never per request.
+import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import type { ValidateFunction } from 'ajv'
 import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, type Limits } from '../expr/compile.js'
 import { FUNCTION_NAMES } from '../expr/functions.js'
 import { compileFields, compileMatch } from './compile-match.js'
 import { compileStream } from './compile-stream.js'
+import { compileSchema } from './compile-schema.js'
 import { regexLiterals, slowRegex } from './lint-regex.js'
 import { expandEnv, expandEnvDeep } from './env.js'
 import { ProblemList } from './problems.js'
@@ -252,6 +255,9 @@ class Compiler {
       if (o.use !== undefined) {
         const steps = this.pipeline(src, [...p, 'use'], o.use)
         if (steps) out.push({ kind: 'pipeline', when, name: o.use, steps })
+      } else if (o.validate !== undefined) {
+        const schema = this.schema(src, [...p, 'validate'], o.validate)
+        if (schema) out.push({ kind: 'validate', when, schema, at: placeOf(src, nodeAt(src.doc, [...p, 'validate'])) })
       } else {
         const kind = o.fail !== undefined ? 'fail' : 'transform'
         const expr = this.expr(src, [...p, kind], o[kind])
@@ -285,6 +291,19 @@ class Compiler {
       return expr ? { kind: 'expr', expr } : null
     }
     return { kind: 'fields', test: compileFields(when as Record<string, unknown>) }
+  }
+
+  /** A JSON Schema for `validate:` steps: inline, or the path of a .json file relative to the rule file. */
+  schema(src: YamlSource, path: YamlPath, value: unknown): ValidateFunction | null {
+    const file = typeof value === 'string' ? resolve(dirname(src.path), value) : null
+    try {
+      const v = compileSchema(file ?? (value as object))
+      if (file) this.used.add(file)
+      return v
+    } catch (err) {
+      this.problems.error(placeOf(src, nodeAt(src.doc, path)), file && !existsSync(file) ? 'RE_MISSING_FILE' : 'RE_SCHEMA', `cannot use this schema: ${(err as Error).message}`)
+      return null
+    }
   }
 
   /** A transform: inline JSONata, or the path of a .jsonata file relative to the rule file. */

@@ -1,5 +1,6 @@
 // The compiled, immutable form of a rules directory. Built by compile.ts at start, on reload and by
 // lint; the request path only reads it.
+import type { ValidateFunction } from 'ajv'
 import type { Expr } from '../expr/compile.js'
 import type { Place } from '../errors.js'
 
@@ -29,6 +30,7 @@ export type RequestStep =
   | { kind: 'transform'; when: StepCondition | null; expr: PlacedExpr }
   | { kind: 'fail'; when: StepCondition | null; expr: PlacedExpr }
   | { kind: 'pipeline'; when: StepCondition | null; name: string; steps: readonly RequestStep[] }
+  | { kind: 'validate'; when: StepCondition | null; schema: ValidateFunction; at: Place }
 
 export type StepCondition = { kind: 'fields'; test: (v: unknown) => boolean } | { kind: 'expr'; expr: PlacedExpr }
 
