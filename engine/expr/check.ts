@@ -48,6 +48,11 @@ if (CHECKING) {
   })
 }
 
+/** What the check has seen so far in this process. */
+export function checkStats(): { evaluations: number; identical: number; mismatches: number; handedBack: Record<string, number> } {
+  return { evaluations: stats.evaluations, identical: stats.identical, mismatches: stats.mismatches, handedBack: Object.fromEntries(stats.handedBack) }
+}
+
 /** The checking form of an expression (compile.ts returns it when CHECKING is set). */
 export function checked(source: string, _expr: jsonata.Expression, limits: Limits): Expr {
   const reference = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth })
