@@ -90,7 +90,7 @@ rules:
     upstream: { to: mock }
   - name: runaway
     match: { method: POST, path: /runaway }
-    request: ['($f := function($i){ $f($i + 1) }; $f(0))']
+    request: ['$reduce([1..9999999], function($a, $x){ $a + $x })']
     upstream: { to: mock }
   - name: recursion
     match: { method: POST, path: /recursion }
