@@ -41,7 +41,7 @@ export async function interleaved(targets, n) {
   return out
 }
 
-/** Requests/s with `concurrency` requests always in flight, for `seconds`. */
+/** Requests/s with `concurrency` requests always in flight, for `seconds`; and how many were done. */
 export async function saturate(target, concurrency, seconds) {
   let done = 0
   const end = performance.now() + seconds * 1000
@@ -50,7 +50,7 @@ export async function saturate(target, concurrency, seconds) {
   }
   const t0 = performance.now()
   await Promise.all(Array.from({ length: concurrency }, worker))
-  return done / ((performance.now() - t0) / 1000)
+  return { rps: done / ((performance.now() - t0) / 1000), done }
 }
 
 /** `total` requests, `concurrency` in flight; `every` requests, calls `onProgress(doneSoFar)`. */

@@ -48,6 +48,11 @@ function handle(child, url) {
   return {
     url,
     pid: child.pid,
+    /** CPU time used so far (user + system), ms, from /proc (10 ms resolution). */
+    cpuMs() {
+      const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+      return (Number(f[11]) + Number(f[12])) * 10
+    },
     /** Resident set size in MB, from /proc. */
     rssMb() {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))

@@ -35,8 +35,30 @@ function tooLarge(limits: ReceiveLimits): RouteError {
   return new RouteError('RE_BODY_TOO_LARGE', `bad input: the request body is larger than the limit of ${limits.maxBodyBytes} bytes`)
 }
 
-/** The JSON path where nesting first exceeds `max`, or null; iterative so depth cannot overflow the stack. */
+/**
+ * The JSON path where nesting first exceeds `max`, or null; iterative so depth cannot overflow the stack.
+ * The walk builds no path (it runs on every request); only a body over the limit is walked again for it.
+ */
 function depthOver(root: unknown, max: number): string | null {
+  const values: unknown[] = [root]
+  const depths: number[] = [0]
+  while (values.length) {
+    const v = values.pop()
+    const d = depths.pop()!
+    if (d >= max) return pathOver(root, max)
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') { values.push(x); depths.push(d + 1) }
+    } else {
+      for (const k in v as object) {
+        const x = (v as Record<string, unknown>)[k]
+        if (x !== null && typeof x === 'object') { values.push(x); depths.push(d + 1) }
+      }
+    }
+  }
+  return null
+}
+
+function pathOver(root: unknown, max: number): string | null {
   const stack: [unknown, number, string][] = [[root, 0, '']]
   while (stack.length) {
     const [v, d, path] = stack.pop()!
