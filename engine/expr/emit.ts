@@ -34,7 +34,10 @@ export class Emitter {
   private readonly varIds = new Map<Scope, Map<string, string>>()
   private readonly hoisted: string[] = []
 
-  constructor(readonly a: Analysis, readonly registered: ReadonlySet<string>) {}
+  /** The source offset of the node being emitted (with `annotate`, each statement is marked with it, for profiles). */
+  private at = 0
+
+  constructor(readonly a: Analysis, readonly registered: ReadonlySet<string>, readonly annotate = false) {}
 
   program(ast: Node): string {
     const main = this.func('input', this.a.tainted, (ctx) => {
@@ -58,7 +61,7 @@ export class Emitter {
   }
 
   private out(s: string): void {
-    this.fn.lines.push(s)
+    this.fn.lines.push(this.annotate ? `/*@${this.at}*/ ${s}` : s)
   }
 
   /** A constant the generated code reads as K[i] (regexes, name lists). */
@@ -117,6 +120,14 @@ export class Emitter {
 
   /** A node with evaluate()'s full treatment. In a lambda body's tail, calls are not unwrapped (jsonata's thunks). */
   v(n: Node, s: Scope, ctx: string, tail = false, inline = false): string {
+    const at = this.at
+    if (typeof n.position === 'number') this.at = n.position
+    const x = this.node(n, s, ctx, tail, inline)
+    this.at = at
+    return x
+  }
+
+  private node(n: Node, s: Scope, ctx: string, tail: boolean, inline: boolean): string {
     if (tail && tailCalls(n)) return this.tail(n, s, ctx, 0)
     if (!inline && OUTLINED.has(n.type) && size(n) > OUTLINE_NODES) return this.outline(n, s, ctx)
     let x = this.core(n, s, ctx)

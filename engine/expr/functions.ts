@@ -15,14 +15,14 @@ function randomId(prefix = '', length = 24): string {
   return out
 }
 
-function keyOf(item: unknown, key: string): unknown {
+function keyOf(item: unknown, parts: string[]): unknown {
   let v: any = item
-  for (const part of key.split('.')) v = v == null ? undefined : v[part]
+  for (const part of parts) v = v == null ? undefined : v[part]
   return v
 }
 
 function keysFor(items: unknown[], keys: unknown): unknown[] {
-  if (typeof keys === 'string') return items.map((it) => keyOf(it, keys))
+  if (typeof keys === 'string') { const parts = keys.split('.'); return items.map((it) => keyOf(it, parts)) }
   if (Array.isArray(keys)) return keys
   throw new TypeError('expected a field name or an array of keys')
 }

@@ -60,17 +60,28 @@ export const H = {
     return H.walk(H.field(ctx, names[0]!), names, 1, rt)
   },
 
-  /** The rest of a path of plain name steps, from step `from` on a sequence of items (evaluatePath's loop). */
+  /**
+   * The rest of a path of plain name steps, from step `from` on a sequence of items (evaluatePath's
+   * loop, with evaluateStep's flattening done as the results come).
+   */
   names(names: readonly string[], from: number, input: unknown[], rt: Runtime): unknown {
     let result: unknown[] = input
     for (let i = from; i < names.length; i++) {
-      const out: unknown[] = []
+      const name = names[i]!
+      const last = i === names.length - 1
+      const r = seq()
+      let count = 0
+      let only: unknown
       for (const item of input) {
         rt.tick()
-        const v = unwrap(lookup(item, names[i]!))
-        if (v !== undefined) out.push(v)
+        const v = unwrap(lookup(item, name))
+        if (v === undefined) continue
+        if (++count === 1) only = v
+        if (!Array.isArray(v) || (v as Sequence).cons) r.push(v)
+        else for (const x of v) r.push(x)
       }
-      result = H.flatten(out, i === names.length - 1)
+      // a lone plain array at the last step is the result as it is
+      result = last && count === 1 && Array.isArray(only) && !isSequence(only) ? only : r
       if (result.length === 0) break
       input = result
     }

@@ -30,12 +30,13 @@ export class Unsupported {
 
 const has = Object.prototype.hasOwnProperty
 
-export function compileProgram(ast: Node, library: Record<string, LibraryFn>, maxDepth: number): Program | Unsupported {
+/** `annotate` marks each generated statement with its source offset (bench/profile-transform.mjs reads them). */
+export function compileProgram(ast: Node, library: Record<string, LibraryFn>, maxDepth: number, annotate = false): Program | Unsupported {
   const registered = new Set(Object.keys(library))
   const a = analyse(ast, registered, maxDepth)
   if (a.unsupported) return new Unsupported(a.unsupported)
   let code: string
-  const em = new Emitter(a, registered)
+  const em = new Emitter(a, registered, annotate)
   try {
     code = em.program(ast)
   } catch (err) {
