@@ -14,7 +14,7 @@ import { ProblemList } from './problems.js'
 import * as readModule from './read.js'
 import { displayName, isRuleFile, nodeAt, placeOf, placeOfText, readSources, type SourceSet, type YamlPath, type YamlSource } from './read.js'
 import type { Alias, PlacedExpr, RequestStep, ResponseSpec, RetryOn, RetryPolicy, Rule, Ruleset, StepCondition, StreamProgram, Target, Template, Upstream, UpstreamCallSpec } from './ruleset.js'
-import { validateSource } from './validate.js'
+import { schemaErrors, validateSource } from './validate.js'
 
 export interface LoadResult {
   ruleset: Ruleset | null
@@ -59,7 +59,16 @@ class Compiler {
   }
 
   compile(): Ruleset {
-    const ruleFiles = this.sources.yaml.filter((s) => isRuleFile(s) && validateSource(s, 'rules', this.problems))
+    // A schema problem inside one rule leaves that rule out and the rest of its file compiled, so that
+    // lint reports the problems of the other rules too; a problem anywhere else leaves the file out.
+    const ruleFiles: YamlSource[] = []
+    const badRules = new Map<YamlSource, Set<number>>()
+    for (const s of this.sources.yaml.filter(isRuleFile)) {
+      const errors = schemaErrors(s, 'rules', this.problems)
+      if (errors.some((p) => p[0] !== 'rules' || typeof p[1] !== 'number')) continue
+      ruleFiles.push(s)
+      badRules.set(s, new Set(errors.map((p) => p[1] as number)))
+    }
     const upstreams = new Map<string, Upstream>()
     const aliases = new Map<string, Alias>()
     const models: { id: string; owned_by: string }[] = []
@@ -102,7 +111,7 @@ class Compiler {
     const rules: Rule[] = []
     for (const src of ruleFiles) {
       for (const [i, r] of ((src.data as any).rules ?? []).entries()) {
-        if (!once('rule', r.name, src, ['rules', i, 'name'])) continue
+        if (badRules.get(src)!.has(i) || !once('rule', r.name, src, ['rules', i, 'name'])) continue
         const rule = this.rule(src, ['rules', i], r, upstreams, vars)
         if (rule) rules.push(rule)
       }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, Scalar } from 'yaml'
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, Scalar } from 'yaml'
 import type { Place } from '../errors.js'
 import type { ProblemList } from './problems.js'
 
@@ -64,10 +64,11 @@ export function parseYaml(path: string, text: string, problems: ProblemList): Ya
   const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false, merge: true })
   const name = displayName(path)
   if (doc.errors.length) {
-    for (const e of doc.errors) {
-      const pos = lines.linePos(e.pos[0])
-      problems.error({ file: name, line: pos.line, col: pos.col }, 'RE_YAML', e.message.split('\n')[0]!)
-    }
+    // The parser's later errors mostly follow from the first (one missing bracket gives a screenful).
+    const [first, ...rest] = doc.errors
+    const pos = lines.linePos(first!.pos[0])
+    const more = rest.length ? ` (and ${rest.length} later YAML error${rest.length > 1 ? 's' : ''} that may follow from it)` : ''
+    problems.error({ file: name, line: pos.line, col: pos.col }, 'RE_YAML', first!.message.split('\n')[0]! + more)
     return null
   }
   const data = doc.toJS({ maxAliasCount: 100 }) ?? {}
@@ -88,18 +89,38 @@ async function walk(dir: string): Promise<string[]> {
 
 export type YamlPath = (string | number)[]
 
-/** The node at a path, or the deepest node found on the way. */
+/**
+ * The node at a path, or the deepest node found on the way. Aliases and `<<` merge keys are followed,
+ * so a value that came from an anchor is placed where the anchor defines it.
+ */
 export function nodeAt(doc: Document, path: YamlPath): Node | null {
   let n: unknown = doc.contents
   let last: unknown = n
   for (const k of path) {
-    if (isMap(n)) n = n.get(k, true)
-    else if (isSeq(n)) n = n.get(k as number, true)
-    else break
+    n = child(doc, n, k)
     if (n == null) break
     last = n
   }
-  return (last as Node) ?? null
+  return ((isAlias(last) ? last.resolve(doc) : last) as Node) ?? null
+}
+
+// With `merge: true` the parser gives a merge key the value Symbol(<<).
+const isMergeKey = (k: unknown): boolean => isScalar(k) && (k.value === '<<' || (typeof k.value === 'symbol' && k.value.description === '<<'))
+
+function child(doc: Document, parent: unknown, k: string | number): unknown {
+  const n = isAlias(parent) ? parent.resolve(doc) : parent
+  if (isSeq(n)) return n.get(k as number, true)
+  if (!isMap(n)) return null
+  const own = n.get(k, true)
+  if (own != null) return own
+  for (const p of n.items) {
+    if (!isPair(p) || !isMergeKey(p.key)) continue
+    for (const from of isSeq(p.value) ? p.value.items : [p.value]) {
+      const found = child(doc, from, k)
+      if (found != null) return found
+    }
+  }
+  return null
 }
 
 /** The key node of `key` inside the map at `path` (for unknown-property problems). */

@@ -42,6 +42,30 @@ t.test('a YAML syntax error, a schema violation and a JSONata syntax error in th
   t.same(at(problems.errors, 'RE_JSONATA'), [{ file: '30-chat.yaml', line: jsonataLine, col: jsonataCol }], 'JSONata error at its token, inside the rule file')
 })
 
+t.test('a value from a YAML anchor is placed at the anchor; a bad rule leaves its file\'s other rules checked', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 're-lint-'))
+  writeFileSync(join(dir, 'a.yaml'), [
+    'x-m: &m',
+    '  method: 42',
+    'rules:',
+    '  - { name: one, match: { <<: *m, path: /a }, reply: { status: 200 } }',
+    '  - { name: two, match: { <<: *m, path: /b }, reply: { status: 200 } }',
+    '  - name: three',
+    '    match: { path: /c }',
+    '    request: ["$x +"]',
+    '    reply: { status: 200 }',
+    '',
+  ].join('\n'))
+  writeFileSync(join(dir, 'b.yaml'), 'rules:\n  - name: four\n    match: { path: [/d }\n')
+  const { problems } = await loadRuleset(dir)
+  const got = problems.errors.map((p) => `${p.file.split('/').pop()}:${p.line}:${p.col} ${p.code} ${p.message}`).sort()
+  t.equal(got.length, 3, got.join('\n'))
+  t.equal(got[0], 'a.yaml:2:11 RE_SCHEMA /rules/0/match/method must be one of "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS" or an array (also /rules/1/match/method)',
+    'one problem at the anchored value, naming both rules that reach it, the oneOf branches said together')
+  t.match(got[1], /^a\.yaml:8:\d+ RE_JSONATA /, 'the third rule of the same file is still compiled')
+  t.match(got[2], /^b\.yaml:3:\d+ RE_YAML .*\(and \d+ later YAML errors? that may follow from it\)$/, 'one YAML syntax error, not a cascade')
+})
+
 t.test('unknown upstreams, pipelines, files and functions, duplicates, unset variables', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 're-lint-'))
   writeFileSync(join(dir, 'a.yaml'), [
