@@ -1,6 +1,6 @@
 // Structured logs (pino): one line per request, and rule-load problems. Request headers and bodies
 // are never logged; the redact paths are a second guard for anything that carries credentials.
-import { pino, type Logger } from 'pino'
+import { destination as logDestination, pino, type Logger } from 'pino'
 
 export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream): Logger {
   return pino(
@@ -9,7 +9,9 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destinatio
       base: undefined,
       redact: { paths: ['headers.authorization', 'headers["x-api-key"]', 'headers["x-goog-api-key"]', '*.authorization', '*["x-api-key"]', '*["x-goog-api-key"]', 'key', 'keys'], censor: '[redacted]' },
     },
-    destination as never,
+    // Asynchronous writes to stdout: a blocking write per request line would hold up every request
+    // behind the log (pino flushes what is buffered when the process exits).
+    (destination ?? logDestination({ dest: 1, sync: false })) as never,
   )
 }
 

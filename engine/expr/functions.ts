@@ -1,19 +1,14 @@
 // The function library every transform can call, registered once per compiled expression.
 // Each is generic (no provider knowledge) and linear-time where JSONata alone would be quadratic.
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { parsePartialJson } from './partial-json.js'
 import { globToRegExp } from '../ruleset/glob.js'
+import { randomId } from '../random-id.js'
 
 type Fn = (...args: any[]) => unknown
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
-function randomId(prefix = '', length = 24): string {
-  const bytes = randomBytes(length)
-  let out = prefix
-  for (const b of bytes) out += ID_ALPHABET[b % ID_ALPHABET.length]
-  return out
-}
 
 function keyOf(item: unknown, parts: string[]): unknown {
   let v: any = item
@@ -103,7 +98,7 @@ export const FUNCTIONS: Record<string, [Fn, string | undefined]> = {
   /** Always an array: undefined → [], a value → [value]. */
   array: [(v: unknown) => asArray(v), undefined],
   /** A random id such as `call_Xy3…`. */
-  id: [(prefix?: string, length?: number) => randomId(prefix ?? '', length ?? 24), undefined],
+  id: [(prefix?: string, length?: number) => randomId(ID_ALPHABET, length ?? 24, prefix ?? ''), undefined],
   /** A short stable hash (sha256, hex) of a string. */
   hash: [(s: unknown, length?: number) => createHash('sha256').update(String(s)).digest('hex').slice(0, length ?? 16), undefined],
   /** Rough token count of a text or value (4 characters a token). */

@@ -3,7 +3,6 @@
 //                       → transformResponse | transformStream → reply]
 // Errors from any stage go to replyError. The Ruleset is captured once: a reload during the request
 // does not change the rules it runs on.
-import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { asRouteError, RouteError } from '../errors.js'
@@ -15,6 +14,7 @@ import { match } from './match.js'
 import type { Observer } from './observer.js'
 import { receive, type ReceiveLimits } from './receive.js'
 import { redactorFor } from './redact.js'
+import { randomId } from '../random-id.js'
 import { replyJson } from './reply.js'
 import { replyError } from './reply-error.js'
 import { tryTargets } from './retry.js'
@@ -72,7 +72,7 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
     const bindings = {
       request: m.request,
       ctx: {
-        id: randomId(),
+        id: randomId(ID_CHARS, 24),
         created: Math.floor(Date.now() / 1000),
         model: m.clientModel,
         path: url.pathname,
@@ -121,10 +121,4 @@ function exposedHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !CREDENTIALS.has(k)) out[k] = Array.isArray(v) ? v.join(', ') : v
   return out
-}
-
-function randomId(): string {
-  let s = ''
-  for (const b of randomBytes(24)) s += ID_CHARS[b % ID_CHARS.length]
-  return s
 }

@@ -1,6 +1,8 @@
 // Sends the upstream request with undici (one keep-alive Agent per upstream), with the first-byte
 // deadline and client-disconnect abort on one signal. undici's own timeouts are coarse (they fire up
 // to a second late), so they only back up our timers.
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
 import { RouteError } from '../errors.js'
 import type { Upstream } from '../ruleset/ruleset.js'
@@ -38,22 +40,34 @@ export function agentFor(up: Upstream): Dispatcher {
   return a
 }
 
-/** undici hands a request to its handler's onConnect / onRequestStart once a socket is ready for it. */
+/** undici hands a request to its handler's onRequestStart once a socket is ready for it. */
 const markConnected: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
   const timing = (opts as { opaque?: CallTiming }).opaque
-  if (timing?.start === undefined) return dispatch(opts, handler)
-  const h = handler as unknown as Record<string | symbol, unknown>
-  return dispatch(opts, new Proxy(h, {
-    get(target, key) {
-      const v = target[key]
-      if (typeof v !== 'function') return v
-      if (key !== 'onConnect' && key !== 'onRequestStart') return v.bind(target)
-      return (...args: unknown[]) => {
-        timing.connectMs ??= performance.now() - timing.start!
-        return v.apply(target, args)
-      }
-    },
-  }) as unknown as Dispatcher.DispatchHandler)
+  return dispatch(opts, timing?.start === undefined ? handler : new ConnectTimer(handler, timing))
+}
+
+/** Forwards every event to the request's own handler, noting when the request got its socket. */
+class ConnectTimer implements Dispatcher.DispatchHandler {
+  constructor(readonly h: Dispatcher.DispatchHandler, readonly timing: CallTiming) {}
+  onRequestStart(c: Dispatcher.DispatchController, context: unknown): void {
+    this.timing.connectMs ??= performance.now() - this.timing.start!
+    this.h.onRequestStart?.(c, context)
+  }
+  onRequestUpgrade(c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    this.h.onRequestUpgrade?.(c, status, headers, socket)
+  }
+  onResponseStart(c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, message: string): void {
+    this.h.onResponseStart?.(c, status, headers, message)
+  }
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.h.onResponseData?.(c, chunk)
+  }
+  onResponseEnd(c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.h.onResponseEnd?.(c, trailers)
+  }
+  onResponseError(c: Dispatcher.DispatchController, err: Error): void {
+    this.h.onResponseError?.(c, err)
+  }
 }
 
 export async function closeAgents(): Promise<void> {
