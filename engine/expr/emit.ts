@@ -277,7 +277,10 @@ export class Emitter {
       this.settle(t)
       return t
     }
-    return this.assign(`H.call(${callee}, [${args.join(', ')}], ${ctx})`)
+    // called directly: no function here reads `this`, and an argument array per call is what H.call costs
+    const t = this.assign(`typeof ${callee} === 'function' ? ${callee}(${args.join(', ')}) : H.notCallable()`)
+    this.out(`if (H.isPromise(${t})) H.unexpectedPromise();`)
+    return t
   }
 
   private builtin(n: Node, s: Scope, name: string, args: string[]): string {
@@ -339,8 +342,41 @@ export class Emitter {
   private walk(n: Node, s: Scope, ctx: string): string {
     const steps = n.steps as Node[]
     const first = steps[0]!
-    if (first.type === 'variable') return this.assign(`H.walk(${this.v(first, s, ctx)}, ${this.k(steps.slice(1).map((st) => st.value as string))}, 0, rt)`)
-    return this.assign(`H.walkFrom(${ctx}, ${this.k(steps.map((st) => st.value as string))}, rt)`)
+    if (first.type === 'variable') {
+      const start = this.v(first, s, ctx)
+      const names = steps.slice(1).map((st) => st.value as string)
+      const k = this.k(names)
+      return this.inlineWalk(start, names, k, `H.walk(${start}, ${k}, 0, rt)`)
+    }
+    const names = steps.map((st) => st.value as string)
+    const k = this.k(names)
+    return this.inlineWalk(ctx, names, k, `H.walkFrom(${ctx}, ${k}, rt)`)
+  }
+
+  /**
+   * H.walk written out for objects: a read with a constant key at each step (an inline cache per
+   * site, where H.field's variable key is megamorphic). Wherever a value is an array, H.walk takes
+   * over from the object before it; a start that is not an object goes to `slow`. Keys that
+   * Object.prototype has would read inherited values: those paths keep H.walk.
+   */
+  private inlineWalk(start: string, names: string[], k: string, slow: string): string {
+    if (names.length === 0 || names.some((name) => name in Object.prototype || name === '__proto__')) return this.assign(slow)
+    const isObject = (x: string) => `(${x} !== null && typeof ${x} === 'object' && !H.isArray(${x}))`
+    const r = this.tmp()
+    const xs = names.map(() => this.tmp())
+    this.out(`if (${isObject(start)}) {`)
+    names.forEach((name, i) => {
+      const before = i === 0 ? start : xs[i - 1]!
+      this.out(`${xs[i]} = ${before}[${JSON.stringify(name)}];`)
+      if (i < names.length - 1) this.out(`if (${isObject(xs[i]!)}) {`)
+      else this.out(`${r} = H.isArray(${xs[i]}) ? H.walk(${before}, ${k}, ${i}, rt) : ${xs[i]};`)
+    })
+    // a value that is neither an object nor an array ends the path: a name step on it is nothing
+    for (let i = names.length - 2; i >= 0; i--) {
+      this.out(`} else ${r} = H.isArray(${xs[i]}) ? H.walk(${i === 0 ? start : xs[i - 1]}, ${k}, ${i}, rt) : undefined;`)
+    }
+    this.out(`} else ${r} = ${slow};`)
+    return r
   }
 
   /** The general path: evaluatePath's loop unrolled, a loop over the items for each step. */

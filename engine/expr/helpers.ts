@@ -268,11 +268,13 @@ export const H = {
   },
 
   // ---- calls ----
+  notCallable: (): never => fallback('a call of a value that is not a function'),
+  unexpectedPromise: (): never => fallback('a Promise where the compiler expected none'),
   /** applyInner for a function value (a lambda, a regex, a JavaScript function; `this` = the input). */
   call(f: unknown, args: unknown[], input: unknown): unknown {
-    if (typeof f !== 'function') return fallback('a call of a value that is not a function')
+    if (typeof f !== 'function') return H.notCallable()
     const r = f.apply(input, args)
-    return isPromise(r) ? fallback('a Promise where the compiler expected none') : r
+    return isPromise(r) ? H.unexpectedPromise() : r
   },
   callMaybe(f: unknown, args: unknown[], input: unknown): unknown {
     if (typeof f !== 'function') return fallback('a call of a value that is not a function')

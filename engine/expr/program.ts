@@ -47,11 +47,11 @@ export function compileProgram(ast: Node, library: Record<string, LibraryFn>, ma
   const factory = new Function('H', 'K', 'B', 'BA', 'L', 'U', code) as (...deps: unknown[]) => (input: unknown, rt: Runtime) => unknown
   const main = factory(H, em.constants, ENTRIES, ENTRIES_ASYNC, library, UNBOUND)
   const free = a.free
-  const shadowable = em.calledLibrary
+  const shadowable = [...em.calledLibrary]
   return {
     code,
     run(input, bindings, timeoutMs, depthLimit) {
-      for (const k of Object.keys(bindings)) if (shadowable.has(k)) fallback(`the binding $${k} shadows a library function`)
+      for (const k of shadowable) if (has.call(bindings, k)) fallback(`the binding $${k} shadows a library function`)
       let root = input
       if (Array.isArray(input) && !isSequence(input)) {
         root = seq(input)
