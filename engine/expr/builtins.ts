@@ -90,6 +90,14 @@ export function validate(b: Builtin, args: unknown[]): unknown[] {
 
 const p0 = (b: Builtin, i: number): number => (b.params[0]!.variadic ? 0 : i)
 
+/**
+ * Whether a higher-order function may call its argument `i` of `n`: only a function parameter is
+ * called (an array of functions given to $map is data). A call that is not positional: any of them.
+ */
+export function callsArgument(b: Builtin, i: number, n: number): boolean {
+  return !positional(b, n) || b.params[p0(b, i)]!.types === 'f'
+}
+
 const arity = (f: unknown): number => {
   const a = (f as { arity?: unknown }).arity
   return typeof a === 'number' ? a : (f as (...x: unknown[]) => unknown).length

@@ -2,7 +2,7 @@
 // names each binds (so a variable becomes a slot read), the free variables (bindings and functions),
 // which lambdas and calls can return a Promise (only those get async code), and whether anything in
 // the expression is left to the interpreter.
-import { BUILTINS } from './builtins.js'
+import { BUILTINS, callsArgument } from './builtins.js'
 
 // jsonata's AST is untyped beyond `type`; the compiler reads the fields evaluate() reads.
 export type Node = Record<string, any>
@@ -226,7 +226,7 @@ export function callMayAwait(site: Node, s: Scope, a: Analysis, registered: Read
     const b = BUILTINS.get(p.value)
     if (!b) return true
     // a higher-order function awaits what it calls
-    return b.hof ? site.arguments.some((arg: Node) => valueMayAwait(arg, s, a, registered, 0)) : false
+    return b.hof ? site.arguments.some((arg: Node, i: number) => callsArgument(b, i, site.arguments.length) && valueMayAwait(arg, s, a, registered, 0)) : false
   }
   return decl.some((d) => boundMayAwait(d.values.get(p.value), d, a, registered, 0))
 }
