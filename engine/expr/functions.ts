@@ -22,6 +22,9 @@ function keysFor(items: unknown[], keys: unknown): unknown[] {
   throw new TypeError('expected a field name or an array of keys')
 }
 
+/** The first character of a JSON text, after any whitespace. */
+const JSON_START = /^[ \t\n\r]*[{["\-0-9tfn]/
+
 const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v])
 
 function deepMerge(a: unknown, b: unknown): unknown {
@@ -42,7 +45,9 @@ export { deepMerge }
 export const FUNCTIONS: Record<string, [Fn, string | undefined]> = {
   /** JSON text → value; `fallback` (default: undefined) when the text is not valid JSON. */
   parseJson: [(s: unknown, fallback?: unknown) => {
-    if (typeof s !== 'string') return fallback
+    // Text that cannot start a JSON value (a tool's output, a raw patch) is answered without JSON.parse:
+    // a thrown SyntaxError, with its stack, costs more than parsing a page of JSON.
+    if (typeof s !== 'string' || !JSON_START.test(s)) return fallback
     try { return JSON.parse(s) } catch { return fallback }
   }, undefined],
   /** The value of an incomplete JSON text (streamed arguments): strings cut at their last whole character. */
