@@ -27,30 +27,39 @@ export function agentFor(up: Upstream): Dispatcher {
   const key = `${up.name}|${up.timeouts.connect}|${up.timeouts.firstByte}|${up.timeouts.idle}|${up.maxConcurrent}`
   let a = agents.get(key)
   if (!a) {
-    a = new Agent({
+    a = new TimedAgent({
       keepAliveTimeout: 10_000,
       // maxConcurrent bounds the calls (upstream-slots.ts); no second, silent queue here.
       connections: up.maxConcurrent,
       connect: { timeout: up.timeouts.connect },
       headersTimeout: up.timeouts.firstByte + 1000,
       bodyTimeout: up.timeouts.idle + 1000,
-    }).compose(markConnected)
+    })
     agents.set(key, a)
   }
   return a
 }
 
-/** undici hands a request to its handler's onRequestStart once a socket is ready for it. */
-const markConnected: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
-  const timing = (opts as { opaque?: CallTiming }).opaque
-  return dispatch(opts, timing?.start === undefined ? handler : new ConnectTimer(handler, timing))
+/**
+ * An Agent that notes when a request got its socket (undici calls the handler's onConnect, or
+ * onRequestStart, then). A subclass rather than an interceptor: compose() puts a Proxy around the
+ * agent and converts every event between handler styles twice.
+ */
+class TimedAgent extends Agent {
+  override dispatch(opts: Agent.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const timing = (opts as { opaque?: CallTiming }).opaque
+    if (timing?.start === undefined) return super.dispatch(opts, handler)
+    return super.dispatch(opts, 'onRequestStart' in handler ? new ConnectTimer(handler, timing) : new LegacyConnectTimer(handler, timing))
+  }
 }
 
-/** Forwards every event to the request's own handler, noting when the request got its socket. */
+const connected = (timing: CallTiming): void => { timing.connectMs ??= performance.now() - timing.start! }
+
+/** Forwards every event of a handler of undici's current interface. */
 class ConnectTimer implements Dispatcher.DispatchHandler {
   constructor(readonly h: Dispatcher.DispatchHandler, readonly timing: CallTiming) {}
   onRequestStart(c: Dispatcher.DispatchController, context: unknown): void {
-    this.timing.connectMs ??= performance.now() - this.timing.start!
+    connected(this.timing)
     this.h.onRequestStart?.(c, context)
   }
   onRequestUpgrade(c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, socket: Duplex): void {
@@ -67,6 +76,36 @@ class ConnectTimer implements Dispatcher.DispatchHandler {
   }
   onResponseError(c: Dispatcher.DispatchController, err: Error): void {
     this.h.onResponseError?.(c, err)
+  }
+}
+
+/** Forwards every event of a handler of undici's legacy interface (request()'s own), return values included. */
+class LegacyConnectTimer implements Dispatcher.DispatchHandler {
+  constructor(readonly h: Dispatcher.DispatchHandler, readonly timing: CallTiming) {}
+  onConnect(abort: (err?: Error) => void): void {
+    connected(this.timing)
+    this.h.onConnect?.(abort)
+  }
+  onHeaders(status: number, raw: Buffer[], resume: () => void, text: string): boolean {
+    return this.h.onHeaders?.(status, raw, resume, text) ?? true
+  }
+  onData(chunk: Buffer): boolean {
+    return this.h.onData?.(chunk) ?? true
+  }
+  onComplete(trailers: string[] | null): void {
+    this.h.onComplete?.(trailers)
+  }
+  onError(err: Error): void {
+    this.h.onError?.(err)
+  }
+  onUpgrade(status: number, raw: Buffer[] | string[] | null, socket: Duplex): void {
+    this.h.onUpgrade?.(status, raw, socket)
+  }
+  onResponseStarted(): void {
+    this.h.onResponseStarted?.()
+  }
+  onBodySent(chunkSize: number, total: number): void {
+    this.h.onBodySent?.(chunkSize, total)
   }
 }
 
