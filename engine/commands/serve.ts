@@ -107,8 +107,10 @@ export async function serve(f: ServeFlags): Promise<number> {
   process.off('SIGHUP', onHup)
   await watcher?.close()
   await certWatcher?.close()
+  // drain() stops accepting before it returns its promise: the line below is then true when read
+  const draining = server.drain(f.drainTimeoutMs)
   logger.info({ deadlineMs: f.drainTimeoutMs }, 'draining: no new connections; requests in flight may finish')
-  const drained = await server.drain(f.drainTimeoutMs)
+  const drained = await draining
   logger.info(drained, 'stopped')
   await store.close()
   member?.leave()
