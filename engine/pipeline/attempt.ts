@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici'
 import { asRouteError, RouteError } from '../errors.js'
 import { evaluate } from '../expr/evaluate.js'
 import type { Target, Template, Upstream } from '../ruleset/ruleset.js'
+import { isPromise } from '../expr/runtime.js'
 import { createSseDecoder, type SseEvent } from '../sse/decode.js'
 import type { Matched } from './match.js'
 import type { Observer } from './observer.js'
@@ -133,11 +134,19 @@ async function pumpStream(body: Dispatcher.ResponseData['body'], s: ActiveStream
     if (idle) clearTimeout(idle)
     idle = setTimeout(() => body.destroy(new RouteError('RE_UPSTREAM_TIMEOUT', `timeout: upstream '${up.name}' sent nothing for ${up.timeouts.idle} ms (rule '${rule}')`, { rule, upstream: up.name })), up.timeouts.idle)
   }
+  // The frames of all the events one network chunk held go out in one write (one syscall, not one
+  // per event); what came before an event that fails is written before the failure is handled.
   const drain = async () => {
-    while (events.length && !stopped) {
-      const r = await s.run.onEvent(events.shift()!)
-      await s.client.write(r.text)
-      stopped = r.stop
+    let out = ''
+    try {
+      while (events.length && !stopped) {
+        const r = s.run.onEvent(events.shift()!)
+        const { text, stop } = isPromise(r) ? await r : r
+        out += text
+        stopped = stop
+      }
+    } finally {
+      await s.client.write(out)
     }
   }
   try {
