@@ -140,8 +140,12 @@ export const H = {
     if (r === undefined) return
     const rs = Array.isArray(r) ? r : [r]
     if ((rs as Sequence).tupleStream) fallback('a nested tuple stream')
+    // copied key by key: `{ ...t, '@': x }` is some 40 times slower on these small objects
+    const keys = Object.keys(t)
     for (let bb = 0; bb < rs.length; bb++) {
-      const tuple: Tuple = { ...t, '@': rs[bb] }
+      const tuple: Tuple = {}
+      for (let k = 0; k < keys.length; k++) tuple[keys[k]!] = t[keys[k]!]
+      tuple['@'] = rs[bb]
       if (index !== undefined) tuple[index] = bb
       out.push(tuple)
     }
