@@ -30,7 +30,7 @@ export function resolveAlias(ruleset: Ruleset, body: unknown): { request: unknow
 
 export async function match(ruleset: Ruleset, input: MatchInput): Promise<Matched> {
   const { request, clientModel, model } = resolveAlias(ruleset, input.body)
-  for (const rule of ruleset.rules) {
+  for (const rule of ruleset.dispatch.byPath.get(input.path) ?? ruleset.dispatch.open) {
     const m = rule.match
     if (m.methods && !m.methods.has(input.method)) continue
     if (m.paths && !m.paths(input.path)) continue

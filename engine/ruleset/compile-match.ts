@@ -50,6 +50,12 @@ export function compileFields(fields: Record<string, Cond>): (obj: unknown) => b
   return (obj) => tests.every((t) => t(obj))
 }
 
+/** The exact paths of a path condition that lists only exact paths; else null. */
+export function exactPaths(spec: unknown): Set<string> | null {
+  const items = Array.isArray(spec) ? spec : [spec]
+  return items.every((it) => typeof it === 'string' && !isGlob(it)) ? new Set(items as string[]) : null
+}
+
 export function compilePaths(spec: unknown): (path: string) => boolean {
   const items = Array.isArray(spec) ? spec : [spec]
   const exact = new Set<string>()
@@ -83,6 +89,7 @@ export function compileMatch(m: Record<string, unknown>, when: PlacedExpr | null
   return {
     methods: m.method ? new Set((Array.isArray(m.method) ? m.method : [m.method]).map((x) => String(x).toUpperCase())) : null,
     paths: m.path !== undefined ? compilePaths(m.path) : null,
+    exactPaths: m.path !== undefined ? exactPaths(m.path) : null,
     model: m.model !== undefined ? compileModel(m.model) : null,
     fields: body || headers ? (b, h) => (!body || body(b)) && (!headers || headers(h)) : null,
     when,

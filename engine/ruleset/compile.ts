@@ -126,6 +126,7 @@ class Compiler {
     }
     return deepFreeze({
       rules,
+      dispatch: dispatchTable(rules),
       pipelines,
       upstreams,
       aliases,
@@ -438,4 +439,13 @@ export function compileStreamFile(path: string, text: string, limits: Limits = D
   const c = new Compiler({ dir: dirname(path), yaml: [src], texts: new Map(), hash: '' }, problems, limits)
   const program = c.stream(src, [], `./${path.split('/').pop()}`)
   return { program: problems.errors.length ? null : program, problems }
+}
+
+/** Ruleset.dispatch: built once, so that matching a request tries only the rules its path can match. */
+function dispatchTable(rules: readonly Rule[]): Ruleset['dispatch'] {
+  const open = rules.filter((r) => !r.match.exactPaths)
+  const byPath = new Map<string, Rule[]>()
+  for (const r of rules) for (const p of r.match.exactPaths ?? []) byPath.set(p, [])
+  for (const [p, list] of byPath) for (const r of rules) if (!r.match.exactPaths || r.match.exactPaths.has(p)) list.push(r)
+  return { byPath, open }
 }

@@ -20,6 +20,8 @@ export type Predicate = (body: unknown, headers: Record<string, string | string[
 export interface Matcher {
   methods: ReadonlySet<string> | null
   paths: ((path: string) => boolean) | null
+  /** Every path the rule can match, when its path condition lists only exact paths; else null. */
+  exactPaths: ReadonlySet<string> | null
   model: ((model: string) => boolean) | null
   /** Structured body and header conditions, compiled to one function; null when there are none. */
   fields: Predicate | null
@@ -127,6 +129,11 @@ export interface Alias {
 
 export interface Ruleset {
   rules: readonly Rule[]
+  /**
+   * The rules a request path can match, in order: for a path some rule names exactly, those rules
+   * and every rule not limited to exact paths; for any other path, only the latter (`open`).
+   */
+  dispatch: { byPath: ReadonlyMap<string, readonly Rule[]>; open: readonly Rule[] }
   /** Named request pipelines, compiled (rules hold them inline too). */
   pipelines: ReadonlyMap<string, readonly RequestStep[]>
   upstreams: ReadonlyMap<string, Upstream>
