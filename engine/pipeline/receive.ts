@@ -1,5 +1,7 @@
 // Reads the client's body within the size limit and parses it as JSON within the depth limit.
 import type { IncomingMessage } from 'node:http'
+import { promisify } from 'node:util'
+import { brotliDecompress, gunzip, inflate } from 'node:zlib'
 import { RouteError } from '../errors.js'
 
 export interface ReceiveLimits {
@@ -19,7 +21,7 @@ export async function receive(req: IncomingMessage, limits: ReceiveLimits): Prom
     chunks.push(chunk as Buffer)
   }
   if (size === 0) return undefined
-  const text = Buffer.concat(chunks, size).toString('utf8')
+  const text = (await decoded(Buffer.concat(chunks, size), req.headers['content-encoding'], limits)).toString('utf8')
   let body: unknown
   try {
     body = JSON.parse(text)
@@ -29,6 +31,24 @@ export async function receive(req: IncomingMessage, limits: ReceiveLimits): Prom
   const depth = depthOver(body, limits.maxDepth)
   if (depth) throw new RouteError('RE_TOO_DEEP', `bad input: the request body nests deeper than ${limits.maxDepth} levels (at ${depth})`)
   return body
+}
+
+const DECODERS: Record<string, (buf: Buffer, opts: { maxOutputLength: number }) => Promise<Buffer>> = {
+  gzip: promisify(gunzip), 'x-gzip': promisify(gunzip), deflate: promisify(inflate), br: promisify(brotliDecompress),
+}
+
+/** A compressed body, decompressed off the main thread; the size limit holds for what it expands to. */
+async function decoded(body: Buffer, encoding: string | undefined, limits: ReceiveLimits): Promise<Buffer> {
+  const name = (encoding ?? 'identity').trim().toLowerCase()
+  if (name === 'identity' || name === '') return body
+  const decode = DECODERS[name]
+  if (!decode) throw new RouteError('RE_BAD_REQUEST', `bad input: the request body's content-encoding '${name}' is not supported (gzip, deflate, br or none)`, { status: 415 })
+  try {
+    return await decode(body, { maxOutputLength: limits.maxBodyBytes })
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limits)
+    throw new RouteError('RE_BAD_REQUEST', `bad input: the request body is not valid ${name} data (${(err as Error).message})`)
+  }
 }
 
 function tooLarge(limits: ReceiveLimits): RouteError {

@@ -4,6 +4,7 @@ import t from 'tap'
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { mockUpstream, parseSse, startEngine, type Engine, type Mock } from '../helpers/server.js'
 
@@ -235,6 +236,25 @@ t.test('client disconnect aborts the upstream request', async (t) => {
   r.body.destroy()
   await closed
   t.pass('the upstream saw the close')
+})
+
+t.test('compressed request bodies: gzip, deflate and br are read; the size limit holds for what they expand to', async (t) => {
+  const send = async (body: Buffer | string, encoding: string) => {
+    const r = await request(engine.url + '/chat', { method: 'POST', body, headers: { 'content-type': 'application/json', 'content-encoding': encoding } })
+    return { status: r.statusCode, json: (await r.body.json()) as any }
+  }
+  const json = JSON.stringify({ model: 'rx-7' })
+  for (const [encoding, compress] of [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const) {
+    t.same(await send(compress(json), encoding), { status: 200, json: { rule: 'by-regex', model: 'rx-7' } }, encoding)
+  }
+  // 4 MiB of spaces compress to a few KB: under the 1 MiB limit on the wire, over it expanded
+  const bomb = await send(gzipSync(Buffer.alloc(4 << 20, 32)), 'gzip')
+  t.same([bomb.status, bomb.json.error.code], [413, 'RE_BODY_TOO_LARGE'], 'a decompression bomb is refused by the size limit')
+  const garbage = await send('{"not": "gzip"}', 'gzip')
+  t.same([garbage.status, garbage.json.error.code], [400, 'RE_BAD_REQUEST'])
+  t.match(garbage.json.error.message, /not valid gzip data/)
+  const unknown = await send(json, 'zstd')
+  t.same([unknown.status, unknown.json.error.message], [415, "bad input: the request body's content-encoding 'zstd' is not supported (gzip, deflate, br or none)"])
 })
 
 t.test('bad input and upstream errors are OpenAI-shaped, with kind and rule', async (t) => {
