@@ -133,7 +133,8 @@ export class Emitter {
     let x = this.core(n, s, ctx)
     for (const p of n.predicate ?? []) x = this.filter(x, p.expr, s, null)
     if (n.group && n.type !== 'path') x = this.group(n.group, s, x)
-    if (MAY_BE_SEQUENCE.has(n.type) || n.keepArray || (n.type === 'binary' && n.value === '..')) {
+    // a predicate or a grouping makes a sequence of any node (`[1, 2][0]`, `{…}[0]`)
+    if (MAY_BE_SEQUENCE.has(n.type) || n.keepArray || n.predicate?.length || (n.group && n.type !== 'path') || (n.type === 'binary' && n.value === '..')) {
       const t = this.tmp()
       this.out(`${t} = H.unwrap(${x}${n.keepArray ? ', true' : ''});`)
       x = t

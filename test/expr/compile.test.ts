@@ -54,6 +54,9 @@ const groups: Record<string, Case[]> = {
     ['a[b > 1].b', { a: [{ b: 1 }, { b: 2 }, { b: 3 }] }], ['a[0].b', { a: [{ b: 1 }, { b: 2 }] }], ['a[[0, 2]]', { a: [1, 2, 3] }],
     ['a[$ > 1][0]', { a: [1, 2, 3] }], ['a[type = "x"]', { a: [{ type: 'x' }, { type: 'y' }, { type: 'x' }] }], ['a[[]]', { a: [1] }],
     ['a[b][0]', { a: [{ b: [] }, { b: [0] }, { b: 'x' }] }], ['a[0][0]', { a: [[1, 2], [3]] }], ['$x[1]', {}, { x: [1, 2, 3] }],
+    // a predicate on a node that is not a path: its result is a sequence to unwrap like any other
+    ['[1, 2][0]', null], ['{"a": [1, 2][1]}', null], ['$string([5][0])', null], ['[[1, 2][0]]', null], ['{"a": 1}[0].a', null],
+    ['("a" & "b")[0]', null], ['[1, 2, 3][$ > 1]', null], ['[1, 2, 3][$ > 5]', null], ['$type([{"a": 1}][0])', null],
   ],
   'index bindings (tuples)': [
     ['a#$i.{"i": $i, "v": $}', { a: ['x', 'y'] }], ['a#$i[$i > 0]', { a: ['x', 'y', 'z'] }], ['$x#$i.($i)', {}, { x: [5, 6] }],
