@@ -411,7 +411,8 @@ export class Emitter {
         this.out(`if (${x} !== undefined) ${o}.push(${x});\n}`)
         this.out(`${result} = H.flatten(${o}, ${last});`)
       }
-      this.out(`if (${result}.length === 0) break ${label};`)
+      // (a first step that constructs an array is evaluated whole: with a predicate it may be nothing, or one value)
+      this.out(`if (${result} === undefined || ${result}.length === 0) break ${label};`)
       if (!last) this.out(`${input} = ${result};`)
     })
     this.out('}')

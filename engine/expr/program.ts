@@ -52,16 +52,18 @@ export function compileProgram(ast: Node, library: Record<string, LibraryFn>, ma
     code,
     run(input, bindings, timeoutMs, depthLimit) {
       for (const k of shadowable) if (has.call(bindings, k)) fallback(`the binding $${k} shadows a library function`)
-      let root = input
+      // the context is an array input wrapped in a singleton sequence (as the interpreter wraps it);
+      // `$$` is the input itself (the interpreter binds it before wrapping)
+      let context = input
       if (Array.isArray(input) && !isSequence(input)) {
-        root = seq(input)
-        ;(root as Sequence).outerWrapper = true
+        context = seq(input)
+        ;(context as Sequence).outerWrapper = true
       }
       // a free name that is one of JSONata's functions is the function, unless a binding shadows it
       const values = free.map((name) => (has.call(bindings, name) ? bindings[name] : has.call(library, name) ? library[name] : LIBRARY_NAMES.has(name) ? fallback(`$${name} used as a value`) : undefined))
-      const rt = new Runtime(timeoutMs, depthLimit, root, values, bindings, library)
+      const rt = new Runtime(timeoutMs, depthLimit, input, values, bindings, library)
       try {
-        const r = main(root, rt)
+        const r = main(context, rt)
         return H.isPromise(r) ? r.catch((e) => { throw stackOverflow(e) }) : r
       } catch (e) {
         throw stackOverflow(e)

@@ -41,7 +41,7 @@ export class Runtime {
   constructor(
     readonly timeoutMs: number,
     readonly maxDepth: number,
-    /** The evaluation's input as `$$` sees it (an array input is wrapped, as the interpreter wraps it). */
+    /** The evaluation's input, as `$$` sees it: never wrapped. */
     readonly root: unknown,
     /** Values of the expression's free variables, in the order the compiler numbered them. */
     readonly free: unknown[],
