@@ -33,6 +33,8 @@ export class Emitter {
   private fn!: Fn
   private readonly varIds = new Map<Scope, Map<string, string>>()
   private readonly hoisted: string[] = []
+  /** Temporaries that already hold evaluate()'s unwrapped value (node() does not unwrap them again). */
+  private readonly unwrapped = new Set<string>()
 
   /** The source offset of the node being emitted (with `annotate`, each statement is marked with it, for profiles). */
   private at = 0
@@ -103,6 +105,12 @@ export class Emitter {
     if (names.length) this.out(`let ${names.map((n) => `${this.varId(s, n)} = U`).join(', ')};`)
   }
 
+  private boundByAssignment(name: string, s: Scope): boolean {
+    if (name === '' || name === '$') return false
+    const decl = declaring(name, s)
+    return decl.length > 0 && decl.every((d) => Array.isArray(d.values.get(name)))
+  }
+
   private variable(name: string, s: Scope, ctx: string): string {
     if (name === '') return `(H.isArray(${ctx}) && ${ctx}.outerWrapper ? ${ctx}[0] : ${ctx})`
     if (name === '$') return 'root'
@@ -134,7 +142,7 @@ export class Emitter {
     for (const p of n.predicate ?? []) x = this.filter(x, p.expr, s, null)
     if (n.group && n.type !== 'path') x = this.group(n.group, s, x)
     // a predicate or a grouping makes a sequence of any node (`[1, 2][0]`, `{…}[0]`)
-    if (MAY_BE_SEQUENCE.has(n.type) || n.keepArray || n.predicate?.length || (n.group && n.type !== 'path') || (n.type === 'binary' && n.value === '..')) {
+    if (((MAY_BE_SEQUENCE.has(n.type) || n.predicate?.length || (n.group && n.type !== 'path')) && !this.unwrapped.has(x)) || n.keepArray || (n.type === 'binary' && n.value === '..')) {
       const t = this.tmp()
       this.out(`${t} = H.unwrap(${x}${n.keepArray ? ', true' : ''});`)
       x = t
@@ -164,7 +172,12 @@ export class Emitter {
       case 'string': case 'number': case 'value': return lit(n.value)
       case 'regex': return this.k(matcherOf(n.value))
       case 'name': return this.assign(`H.lookup(${ctx}, ${JSON.stringify(n.value)})`)
-      case 'variable': return this.assign(this.variable(n.value, s, ctx))
+      case 'variable': {
+        const t = this.assign(this.variable(n.value, s, ctx))
+        // a name only `:=` binds holds a value v() has already unwrapped
+        if (this.boundByAssignment(n.value, s)) this.unwrapped.add(t)
+        return t
+      }
       case 'path': return this.path(n, s, ctx)
       case 'binary': return this.binary(n, s, ctx)
       case 'unary':
@@ -347,11 +360,11 @@ export class Emitter {
       const start = this.v(first, s, ctx)
       const names = steps.slice(1).map((st) => st.value as string)
       const k = this.k(names)
-      return this.inlineWalk(start, names, k, `H.walk(${start}, ${k}, 0, rt)`)
+      return this.inlineWalk(start, names, k, `H.walk(${start}, ${k}, 0, rt)`, !n.keepArray)
     }
     const names = steps.map((st) => st.value as string)
     const k = this.k(names)
-    return this.inlineWalk(ctx, names, k, `H.walkFrom(${ctx}, ${k}, rt)`)
+    return this.inlineWalk(ctx, names, k, `H.walkFrom(${ctx}, ${k}, rt)`, !n.keepArray)
   }
 
   /**
@@ -360,23 +373,27 @@ export class Emitter {
    * over from the object before it; a start that is not an object goes to `slow`. Keys that
    * Object.prototype has would read inherited values: those paths keep H.walk.
    */
-  private inlineWalk(start: string, names: string[], k: string, slow: string): string {
+  private inlineWalk(start: string, names: string[], k: string, slow: string, unwrap: boolean): string {
     if (names.length === 0 || names.some((name) => name in Object.prototype || name === '__proto__')) return this.assign(slow)
     const isObject = (x: string) => `(${x} !== null && typeof ${x} === 'object' && !H.isArray(${x}))`
     const r = this.tmp()
     const xs = names.map(() => this.tmp())
     this.out(`if (${isObject(start)}) {`)
+    // with `unwrap`, every branch unwraps what H.walk returns (a value read from an object is never a
+    // sequence to unwrap) and node() need not; a path kept as an array (keepArray) is unwrapped there
+    const u = (x: string) => (unwrap ? `H.unwrap(${x})` : x)
     names.forEach((name, i) => {
       const before = i === 0 ? start : xs[i - 1]!
       this.out(`${xs[i]} = ${before}[${JSON.stringify(name)}];`)
       if (i < names.length - 1) this.out(`if (${isObject(xs[i]!)}) {`)
-      else this.out(`${r} = H.isArray(${xs[i]}) ? H.walk(${before}, ${k}, ${i}, rt) : ${xs[i]};`)
+      else this.out(`${r} = H.isArray(${xs[i]}) ? ${u(`H.walk(${before}, ${k}, ${i}, rt)`)} : ${xs[i]};`)
     })
     // a value that is neither an object nor an array ends the path: a name step on it is nothing
     for (let i = names.length - 2; i >= 0; i--) {
-      this.out(`} else ${r} = H.isArray(${xs[i]}) ? H.walk(${i === 0 ? start : xs[i - 1]}, ${k}, ${i}, rt) : undefined;`)
+      this.out(`} else ${r} = H.isArray(${xs[i]}) ? ${u(`H.walk(${i === 0 ? start : xs[i - 1]}, ${k}, ${i}, rt)`)} : undefined;`)
     }
-    this.out(`} else ${r} = ${slow};`)
+    this.out(`} else ${r} = ${u(slow)};`)
+    if (unwrap) this.unwrapped.add(r)
     return r
   }
 
