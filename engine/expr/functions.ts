@@ -2,13 +2,12 @@
 // Each is generic (no provider knowledge) and linear-time where JSONata alone would be quadratic.
 import { createHash } from 'node:crypto'
 import { parsePartialJson } from './partial-json.js'
-import { globToRegExp } from '../ruleset/glob.js'
 import { randomId } from '../random-id.js'
+import { globToRegExp } from '../ruleset/glob.js'
 
 type Fn = (...args: any[]) => unknown
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-
 
 function keyOf(item: unknown, parts: string[]): unknown {
   let v: any = item

@@ -281,7 +281,7 @@ export const H = {
     return isPromise(r) ? H.unexpectedPromise() : r
   },
   callMaybe(f: unknown, args: unknown[], input: unknown): unknown {
-    if (typeof f !== 'function') return fallback('a call of a value that is not a function')
+    if (typeof f !== 'function') return H.notCallable()
     return f.apply(input, args)
   },
   /** `lhs ~> $f` with a function value. */

@@ -50,13 +50,11 @@ export function compileFields(fields: Record<string, Cond>): (obj: unknown) => b
   return (obj) => tests.every((t) => t(obj))
 }
 
-/** The exact paths of a path condition that lists only exact paths; else null. */
-export function exactPaths(spec: unknown): Set<string> | null {
-  const items = Array.isArray(spec) ? spec : [spec]
-  return items.every((it) => typeof it === 'string' && !isGlob(it)) ? new Set(items as string[]) : null
-}
-
-export function compilePaths(spec: unknown): (path: string) => boolean {
+/**
+ * A path condition → its test, and `exact`: the paths it names when it names only exact paths (the
+ * dispatch table indexes those rules), else null.
+ */
+export function compilePaths(spec: unknown): { test: (path: string) => boolean; exact: ReadonlySet<string> | null } {
   const items = Array.isArray(spec) ? spec : [spec]
   const exact = new Set<string>()
   const tests: ((p: string) => boolean)[] = []
@@ -69,8 +67,8 @@ export function compilePaths(spec: unknown): (path: string) => boolean {
       tests.push((p) => p.startsWith(prefix))
     }
   }
-  if (tests.length === 0) return (p) => exact.has(p)
-  return (p) => exact.has(p) || tests.some((t) => t(p))
+  if (tests.length === 0) return { test: (p) => exact.has(p), exact }
+  return { test: (p) => exact.has(p) || tests.some((t) => t(p)), exact: null }
 }
 
 export function compileModel(spec: unknown): (model: string) => boolean {
@@ -86,10 +84,11 @@ export function compileModel(spec: unknown): (model: string) => boolean {
 export function compileMatch(m: Record<string, unknown>, when: PlacedExpr | null): Matcher {
   const body = m.body ? compileFields(m.body as Record<string, Cond>) : null
   const headers = m.headers ? compileFields(m.headers as Record<string, Cond>) : null
+  const paths = m.path !== undefined ? compilePaths(m.path) : null
   return {
     methods: m.method ? new Set((Array.isArray(m.method) ? m.method : [m.method]).map((x) => String(x).toUpperCase())) : null,
-    paths: m.path !== undefined ? compilePaths(m.path) : null,
-    exactPaths: m.path !== undefined ? exactPaths(m.path) : null,
+    paths: paths?.test ?? null,
+    exactPaths: paths?.exact ?? null,
     model: m.model !== undefined ? compileModel(m.model) : null,
     fields: body || headers ? (b, h) => (!body || body(b)) && (!headers || headers(h)) : null,
     when,
