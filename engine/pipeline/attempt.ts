@@ -40,7 +40,8 @@ export interface AttemptContext {
 
 type ActiveStream = { client: ClientStream; run: StreamRun }
 
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'content-encoding', 'host'])
+// content-length and content-encoding stay: a pass-through sends the upstream's bytes unchanged.
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host'])
 /** Bytes without one complete event: past this an upstream stream is not SSE any more. */
 const MAX_EVENT_BYTES = 16 << 20
 
@@ -175,12 +176,20 @@ async function passThrough(upRes: Dispatcher.ResponseData<unknown>, res: ServerR
   const headers: Record<string, string | string[]> = {}
   for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v
   res.writeHead(upRes.statusCode, headers)
-  res.flushHeaders()
-  for await (const chunk of upRes.body) {
-    if (!res.write(chunk)) await new Promise<void>((resolve, reject) => {
-      res.once('drain', resolve)
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-    })
+  // The headers go out with the first chunk (one write, not two); a body slow to start still gets
+  // them out at once.
+  let wrote = false
+  const early = setImmediate(() => { if (!wrote) res.flushHeaders() })
+  try {
+    for await (const chunk of upRes.body) {
+      wrote = true
+      if (!res.write(chunk)) await new Promise<void>((resolve, reject) => {
+        res.once('drain', resolve)
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+      })
+    }
+  } finally {
+    clearImmediate(early)
   }
   res.end()
 }

@@ -40,10 +40,8 @@ export class ClientStream {
 
   async write(text: string, frame = true): Promise<void> {
     if (!text || this.res.destroyed) return
-    if (!this.res.headersSent) {
-      this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
-      this.res.flushHeaders()
-    }
+    // The headers go out with the first frame, in one write.
+    if (!this.res.headersSent) this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
     this.#lastWrite = Date.now()
     if (frame) {
       if (this.frames === 0) this.firstFrameAt = performance.now()

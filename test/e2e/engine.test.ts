@@ -4,7 +4,7 @@ import t from 'tap'
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
+import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { mockUpstream, parseSse, startEngine, type Engine, type Mock } from '../helpers/server.js'
 
@@ -304,6 +304,25 @@ t.test('pass-through, body transform, CORS preflight, health; secrets never logg
   t.equal(raw.status, 201)
   t.equal(raw.text, 'raw bytes')
   t.equal(raw.headers['x-up'], '1')
+  // The upstream's bytes are passed unchanged, so their length and encoding go with them.
+  const packed = gzipSync('{"packed": true}')
+  upstreamMode['/raw'] = (res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': packed.length }).end(packed)
+  const enc = await request(engine.url + '/raw', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+  t.same([enc.headers['content-encoding'], enc.headers['content-length'], enc.headers['transfer-encoding']], ['gzip', String(packed.length), undefined])
+  t.same(gunzipSync(Buffer.from(await enc.body.arrayBuffer())).toString(), '{"packed": true}')
+  // A body slow to start: the client has the headers before the upstream sends a byte of it.
+  let sendBody!: () => void
+  const bodyAsked = new Promise<void>((resolve) => { sendBody = resolve })
+  upstreamMode['/raw'] = async (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.flushHeaders()
+    await bodyAsked
+    res.end('data: late\n\n')
+  }
+  const slowStart = await request(engine.url + '/raw', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+  t.equal(slowStart.statusCode, 200, 'headers arrived while the upstream body had not started')
+  sendBody()
+  t.equal(await slowStart.body.text(), 'data: late\n\n')
   delete upstreamMode['/json']
   const body = await post('/body', { a: 1 })
   t.same(body.json, { wrapped: { echo: { a: 1 }, path: '/json' } })
