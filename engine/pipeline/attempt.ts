@@ -92,7 +92,7 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
       return null
     }
     if (target.response.body) {
-      const text = await readText(upRes.body, Infinity)
+      const text = await upRes.body.text()
       let parsed: unknown
       try { parsed = JSON.parse(text) } catch {
         throw new RouteError('RE_UPSTREAM_ERROR', `upstream '${up.name}' answered ${upRes.statusCode} with a body that is not JSON (rule '${rule}')`, { rule, upstream: up.name })

@@ -104,7 +104,8 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
     if (failed?.error) throw failed.error
     if (failed?.reply) replyJson(res, failed.reply.status, failed.reply.body, failed.reply.headers)
   } catch (err) {
-    const e = asRouteError(err, trace.rule)
+    // A read cut short by the client's leaving fails with a bare 'aborted': the signal says why.
+    const e = ac.signal.aborted && ac.signal.reason instanceof RouteError ? ac.signal.reason : asRouteError(err, trace.rule)
     trace.code = e.code
     if (!ac.signal.aborted || e.code !== 'RE_BAD_REQUEST') {
       setServerTiming(res, { match: trace.ms.match })
@@ -112,7 +113,8 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
     }
   } finally {
     deps.signal?.removeEventListener('abort', stop)
-    trace.status = res.statusCode
+    // 499 (nginx's "client closed request"): the client left before it got an answer.
+    trace.status = !res.headersSent && ac.signal.aborted ? 499 : res.statusCode
     trace.ms.total = performance.now() - t0
   }
 }

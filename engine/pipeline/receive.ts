@@ -13,15 +13,9 @@ export interface ReceiveLimits {
 export async function receive(req: IncomingMessage, limits: ReceiveLimits): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? NaN)
   if (declared > limits.maxBodyBytes) throw tooLarge(limits)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limits.maxBodyBytes) throw tooLarge(limits)
-    chunks.push(chunk as Buffer)
-  }
-  if (size === 0) return undefined
-  const text = (await decoded(Buffer.concat(chunks, size), req.headers['content-encoding'], limits)).toString('utf8')
+  const raw = await readBody(req, limits)
+  if (raw.length === 0) return undefined
+  const text = (await decoded(raw, req.headers['content-encoding'], limits)).toString('utf8')
   let body: unknown
   try {
     body = JSON.parse(text)
@@ -31,6 +25,30 @@ export async function receive(req: IncomingMessage, limits: ReceiveLimits): Prom
   const depth = depthOver(body, limits.maxDepth)
   if (depth) throw new RouteError('RE_TOO_DEEP', `bad input: the request body nests deeper than ${limits.maxDepth} levels (at ${depth})`)
   return body
+}
+
+/** The body's bytes, read from the stream's events: an async iterator per request costs more. */
+function readBody(req: IncomingMessage, limits: ReceiveLimits): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = () => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= limits.maxBodyBytes) return void chunks.push(chunk)
+      done()
+      // as leaving a for-await loop would: the rest of the body is not read
+      req.destroy()
+      reject(tooLarge(limits))
+    }
+    const onEnd = () => { done(); resolve(Buffer.concat(chunks, size)) }
+    const onError = (err: Error) => { done(); reject(err) }
+    // a body cut short without an error event still ends the wait
+    const onClose = () => onError(new RouteError('RE_BAD_REQUEST', 'client disconnected before the body was complete'))
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+  })
 }
 
 const DECODERS: Record<string, (buf: Buffer, opts: { maxOutputLength: number }) => Promise<Buffer>> = {

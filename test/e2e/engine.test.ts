@@ -3,6 +3,8 @@
 import t from 'tap'
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib'
 import { request } from 'undici'
@@ -236,6 +238,19 @@ t.test('client disconnect aborts the upstream request', async (t) => {
   r.body.destroy()
   await closed
   t.pass('the upstream saw the close')
+})
+
+t.test('a client that disconnects halfway through its body: the request ends, logged, and the upstream is not called', async (t) => {
+  const calls = mock.seen.length
+  const socket = connect(Number(new URL(engine.url).port), '127.0.0.1')
+  await once(socket, 'connect')
+  socket.write('POST /raw HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model": "m", "pad')
+  await new Promise<void>((resolve) => socket.write('', () => resolve()))
+  socket.destroy()
+  const logged = () => engine.logs.find((l) => l.includes('"msg":"request"') && l.includes('"path":"/raw"') && l.includes('RE_BAD_REQUEST'))
+  while (!logged()) await new Promise((resolve) => setImmediate(resolve))
+  t.match(JSON.parse(logged()!), { method: 'POST', path: '/raw', code: 'RE_BAD_REQUEST', status: 499 })
+  t.equal(mock.seen.length, calls, 'nothing went upstream')
 })
 
 t.test('compressed request bodies: gzip, deflate and br are read; the size limit holds for what they expand to', async (t) => {

@@ -1,0 +1,76 @@
+// Prometheus metrics (prom-client), fed from each request's Trace after it ends and from reloads.
+// One registry per server; with --workers the primary adds up the workers' registries (cluster.ts).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { slotsInUse } from './pipeline/upstream-slots.js';
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+export class Metrics {
+    registry = new Registry();
+    #requests;
+    #duration;
+    #firstToken;
+    #chunks;
+    #upstreamErrors;
+    #retries;
+    #fallbacks;
+    #reloads;
+    #active;
+    constructor() {
+        const registers = [this.registry];
+        this.#requests = new Counter({ name: 'route_engine_requests_total', help: 'Requests answered, by rule and HTTP status.', labelNames: ['rule', 'status'], registers });
+        this.#duration = new Histogram({ name: 'route_engine_request_duration_seconds', help: 'Time from request to the end of the answer (a stream counts until its last frame).', labelNames: ['rule'], buckets: SECONDS, registers });
+        this.#firstToken = new Histogram({ name: 'route_engine_time_to_first_token_seconds', help: 'Time from request to the first stream frame written to the client.', labelNames: ['rule'], buckets: SECONDS, registers });
+        this.#chunks = new Counter({ name: 'route_engine_stream_chunks_total', help: 'Stream frames written to clients.', labelNames: ['rule'], registers });
+        this.#upstreamErrors = new Counter({ name: 'route_engine_upstream_errors_total', help: 'Upstream failures, retried or not: an RE_ code or HTTP_<status>.', labelNames: ['upstream', 'code'], registers });
+        this.#retries = new Counter({ name: 'route_engine_retries_total', help: 'Retries of an upstream call.', labelNames: ['rule', 'upstream'], registers });
+        this.#fallbacks = new Counter({ name: 'route_engine_fallbacks_total', help: 'Requests sent on to a fallback upstream.', labelNames: ['rule', 'upstream'], registers });
+        // Every worker reloads at once: their sum would count each reload N times.
+        this.#reloads = new Counter({ name: 'route_engine_reloads_total', help: 'Rule reloads, by result (ok, failed).', labelNames: ['result'], registers, aggregator: 'max' });
+        this.#active = new Gauge({ name: 'route_engine_requests_in_flight', help: 'Requests being answered now.', registers });
+        new Gauge({
+            name: 'route_engine_upstream_in_flight',
+            help: 'Upstream calls in flight (what maxConcurrent limits).',
+            labelNames: ['upstream'],
+            registers,
+            collect() {
+                for (const [upstream, n] of slotsInUse())
+                    this.set({ upstream }, n);
+            },
+        });
+        collectDefaultMetrics({ register: this.registry, prefix: 'route_engine_' });
+    }
+    started() {
+        this.#active.inc();
+    }
+    /** One request has ended. */
+    ended(trace) {
+        this.#active.dec();
+        const rule = trace.rule ?? '(none)';
+        this.#requests.inc({ rule, status: String(trace.status ?? 0) });
+        if (trace.ms.total !== undefined)
+            this.#duration.observe({ rule }, trace.ms.total / 1000);
+        if (trace.ms.firstToken !== undefined)
+            this.#firstToken.observe({ rule }, trace.ms.firstToken / 1000);
+        if (trace.frames)
+            this.#chunks.inc({ rule }, trace.frames);
+        for (const f of trace.failures ?? [])
+            this.#upstreamErrors.inc({ upstream: f.upstream, code: f.code });
+        for (const upstream of trace.retries ?? [])
+            this.#retries.inc({ rule, upstream });
+        for (const upstream of trace.fallbacks ?? [])
+            this.#fallbacks.inc({ rule, upstream });
+    }
+    /** A request answered before it could be read (unparseable, too large a head). */
+    rejected(status) {
+        this.#requests.inc({ rule: '(none)', status: String(status) });
+    }
+    reloaded(ok) {
+        this.#reloads.inc({ result: ok ? 'ok' : 'failed' });
+    }
+    text() {
+        return this.registry.metrics();
+    }
+    get contentType() {
+        return this.registry.contentType;
+    }
+}
+//# sourceMappingURL=metrics.js.map

@@ -1,0 +1,163 @@
+// Runs a stream program over upstream SSE events: dispatch by event, explicit state, zero or more
+// chunks out per event, chunks at the end, and the error path. Returns encoded SSE text; the caller
+// owns the socket. The envelope is evaluated once per stream and merged under every chunk. A step
+// whose expressions await nothing runs synchronously: no Promise per event.
+import { RouteError } from '../errors.js';
+import { evaluateNow } from '../expr/evaluate.js';
+import { isPlainObject } from '../expr/functions.js';
+import { isPromise, then } from '../expr/runtime.js';
+import { encodeData, encodeJson } from '../sse/encode.js';
+const NOTHING = Object.freeze({ text: '', stop: false });
+/** `upstream` names where the events come from: a `fail` or malformed data is then that upstream's failure (retry, fallback, metrics). */
+export function transformStream(program, base, rule, upstream) {
+    const bindings = { ...base, state: structuredClone(program.initialState) };
+    const ev = (p, input) => evaluateNow(p, input, bindings, rule);
+    // undefined until the first frame: the envelope is evaluated then, once
+    let envelope;
+    function encode(out) {
+        if (out === undefined || out === null)
+            return '';
+        if (envelope !== undefined)
+            return frames(out);
+        if (!program.envelope) {
+            envelope = null;
+            return frames(out);
+        }
+        return then(ev(program.envelope, null), (e) => {
+            envelope = isPlainObject(e) ? envelopeOf(e) : null;
+            return frames(out);
+        });
+    }
+    function frames(out) {
+        let text = '';
+        for (const item of Array.isArray(out) ? out : [out]) {
+            if (item === undefined || item === null)
+                continue;
+            if (typeof item === 'string')
+                text += encodeData(item);
+            else
+                text += envelope && isPlainObject(item) ? envelope.encode(item) : encodeJson(item);
+        }
+        return text;
+    }
+    function pick(steps, input, from = 0) {
+        for (let i = from; i < steps.length; i++) {
+            const s = steps[i];
+            if (!s.when)
+                return s;
+            const v = ev(s.when, input);
+            if (isPromise(v))
+                return v.then((r) => (truthy(r) ? s : pick(steps, input, i + 1)));
+            if (truthy(v))
+                return s;
+        }
+        return undefined;
+    }
+    function run(step, input) {
+        if (step.do) {
+            return then(ev(step.do, input), (r) => isPlainObject(r)
+                ? finish(r.emit, r.state, r.fail, step.stop || r.stop === true)
+                : finish(undefined, undefined, undefined, step.stop));
+        }
+        // fail, emit and state all read the state as it was before the step
+        return then(step.fail ? ev(step.fail, input) : undefined, (fail) => then(step.emit ? ev(step.emit, input) : undefined, (emit) => then(step.state ? ev(step.state, input) : undefined, (state) => finish(emit, state, fail, step.stop))));
+    }
+    function finish(emit, state, fail, stop) {
+        if (isPlainObject(state))
+            bindings.state = { ...bindings.state, ...state };
+        if (fail !== undefined && fail !== null && fail !== false)
+            throw failure(fail, rule, 'RE_UPSTREAM_STREAM', upstream);
+        return then(encode(emit), (text) => ({ text, stop }));
+    }
+    const sentinel = program.done === null ? '' : encodeData(program.done);
+    return {
+        onEvent(e) {
+            const input = parseData(e.data, rule, upstream);
+            const key = e.event || (isPlainObject(input) && typeof input.type === 'string' ? input.type : typeof input === 'string' ? input : 'message');
+            const step = pick(program.on.get(key) ?? program.fallback, input);
+            if (isPromise(step))
+                return step.then((s) => (s ? run(s, input) : NOTHING));
+            return step ? run(step, input) : NOTHING;
+        },
+        onEnd() {
+            return program.end ? then(run(program.end, null), (r) => r.text + sentinel) : sentinel;
+        },
+        onError(err) {
+            const tail = encodeJson(err.toBody()) + sentinel;
+            if (!program.error)
+                return tail;
+            bindings.error = { message: err.message, type: err.type, code: err.code, status: err.status };
+            try {
+                const r = run(program.error, null);
+                // whatever happens in the error step, the error frame still goes out
+                return isPromise(r) ? r.then((x) => x.text + tail, () => tail) : r.text + tail;
+            }
+            catch {
+                return tail;
+            }
+        },
+    };
+}
+/**
+ * The envelope serialised once (pino's trick): a chunk is the envelope's JSON with the chunk's own fields
+ * appended, unless the chunk sets an envelope field or has an index-like key (JSON order would differ).
+ */
+function envelopeOf(e) {
+    const keys = new Set(Object.keys(e));
+    const open = JSON.stringify(e).slice(0, -1);
+    const sep = keys.size ? ',' : '';
+    return {
+        encode(item) {
+            for (const k of Object.keys(item))
+                if (keys.has(k) || INDEX_LIKE.test(k))
+                    return encodeJson({ ...e, ...item });
+            const body = JSON.stringify(item);
+            return `data: ${open}${body.length === 2 ? '' : sep + body.slice(1, -1)}}\n\n`;
+        },
+    };
+}
+const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
+function parseData(data, rule, upstream) {
+    const c = data.charCodeAt(0);
+    // Only text that can be JSON is parsed; sentinels such as [DONE] stay strings.
+    if (c === 123 || c === 91 || c === 34 || (c >= 48 && c <= 57) || c === 45 || data === 'true' || data === 'false' || data === 'null') {
+        if (c === 91 && data === '[DONE]')
+            return data;
+        try {
+            return JSON.parse(data);
+        }
+        catch (err) {
+            // An object or array cut short or garbled is a broken stream, not text to pass on silently.
+            if (c === 123 || c === 91)
+                throw malformed(`event data is not valid JSON (${err.message})`, rule, upstream);
+            return data;
+        }
+    }
+    return data;
+}
+/** A stream the engine cannot read: a 502 before the first frame, an error frame after it. */
+export function malformed(what, rule, upstream) {
+    return new RouteError('RE_UPSTREAM_STREAM', `malformed stream${upstream ? ` from upstream '${upstream}'` : ''}: ${what} (rule '${rule}')`, { rule, upstream });
+}
+function truthy(v) {
+    if (Array.isArray(v))
+        return v.length > 0 && v.some(truthy);
+    return v !== undefined && v !== null && v !== false && v !== '' && v !== 0;
+}
+/** A `fail` value ({message, status?, type?, param?, code?} or a string) → the error it stands for. */
+export function failure(v, rule, fallback = 'RE_UPSTREAM_STREAM', upstream) {
+    const o = isPlainObject(v) ? v : { message: String(v) };
+    const message = typeof o.message === 'string' ? o.message : JSON.stringify(o);
+    const status = typeof o.status === 'number' ? o.status : undefined;
+    const code = status === undefined ? fallback : status < 500 ? 'RE_RULE_FAILED' : 'RE_UPSTREAM_STREAM';
+    return new RouteError(code, message, {
+        rule,
+        upstream,
+        status,
+        type: typeof o.type === 'string' ? o.type : undefined,
+        param: typeof o.param === 'string' ? o.param : undefined,
+        clientCode: typeof o.code === 'string' ? o.code : undefined,
+    });
+}
+export { truthy };
+//# sourceMappingURL=transform-stream.js.map

@@ -1,0 +1,230 @@
+import { asRouteError, RouteError } from '../errors.js';
+import { evaluate } from '../expr/evaluate.js';
+import { isPromise } from '../expr/runtime.js';
+import { createSseDecoder } from '../sse/decode.js';
+import { ClientStream, replyJson } from './reply.js';
+import { replyError } from './reply-error.js';
+import { failureKind, retryAfter } from './retry.js';
+import { sendUpstream, upstreamFailure } from './send-upstream.js';
+import { setServerTiming } from './server-timing.js';
+import { transformError, transformResponse } from './transform-response.js';
+import { transformRequest } from './transform-request.js';
+import { malformed, transformStream } from './transform-stream.js';
+import { takeSlot } from './upstream-slots.js';
+// content-length and content-encoding stay: a pass-through sends the upstream's bytes unchanged.
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+/** Bytes without one complete event: past this an upstream stream is not SSE any more. */
+const MAX_EVENT_BYTES = 16 << 20;
+export async function attempt(target, c) {
+    const { res, signal, trace } = c;
+    const rule = c.matched.rule.name;
+    const up = c.deps.ruleset.upstreams.get(target.upstream.name);
+    const bindings = up.name === c.bindings.ctx.upstream ? c.bindings : { ...c.bindings, ctx: { ...c.bindings.ctx, upstream: up.name } };
+    let upRes;
+    let stream;
+    let release;
+    trace.upstream = up.name;
+    try {
+        const t1 = performance.now();
+        const upBody = await transformRequest(target.request, c.matched.request, bindings, rule, c.obs?.step);
+        const t2 = performance.now();
+        trace.ms.request = t2 - c.t0;
+        if (!up.base) {
+            throw new RouteError('RE_UPSTREAM_UNCONFIGURED', `model '${c.matched.clientModel ?? '(none)'}' routes to upstream '${up.name}' (rule '${rule}'), which has no base URL: set ${up.baseVars.join(' or ') || 'its base'}`, { rule, upstream: up.name });
+        }
+        const call = {
+            url: up.base + (await render(target.upstream.path, upBody, bindings, rule)),
+            method: target.upstream.method ?? c.req.method ?? 'POST',
+            headers: await upstreamHeaders(c.req, up, target, upBody, bindings, rule),
+            body: upBody === undefined ? undefined : JSON.stringify(upBody),
+        };
+        c.obs?.upstream?.(call, up);
+        release = takeSlot(up, rule);
+        const timing = {};
+        upRes = await sendUpstream(up, call, signal, rule, c.obs?.dispatcher ?? c.deps.dispatcher, timing);
+        const t3 = performance.now();
+        trace.upstreamStatus = upRes.statusCode;
+        trace.ms.firstByte = t3 - c.t0;
+        trace.ms.connect = timing.connectMs;
+        setServerTiming(res, { match: trace.ms.match, transforms: t2 - t1, connect: timing.connectMs, firstByte: t3 - t2 });
+        const upHeaders = flatHeaders(upRes.headers);
+        if (upRes.statusCode >= 400) {
+            const text = c.redact(await readText(upRes.body, 1 << 20));
+            const reply = await transformError(target.response, rule, up.name, upRes.statusCode, text, upHeaders, bindings);
+            (trace.failures ??= []).push({ upstream: up.name, code: `HTTP_${upRes.statusCode}` });
+            return { reply, status: upRes.statusCode, on: failureKind(upRes.statusCode), retryAfterMs: retryAfter(upHeaders) };
+        }
+        const program = target.response.stream;
+        if (program && (upHeaders['content-type'] ?? '').includes('text/event-stream')) {
+            stream = { client: new ClientStream(res, signal, program.keepaliveMs), run: transformStream(program, bindings, rule, up.name) };
+            await pumpStream(upRes.body, stream, up, rule, signal);
+            return null;
+        }
+        if (target.response.body) {
+            const text = await upRes.body.text();
+            let parsed;
+            try {
+                parsed = JSON.parse(text);
+            }
+            catch {
+                throw new RouteError('RE_UPSTREAM_ERROR', `upstream '${up.name}' answered ${upRes.statusCode} with a body that is not JSON (rule '${rule}')`, { rule, upstream: up.name });
+            }
+            replyJson(res, 200, await transformResponse(target.response, rule, parsed, bindings));
+            return null;
+        }
+        await passThrough(upRes, res, signal);
+        return null;
+    }
+    catch (err) {
+        // An abort's own error (undici's, or events.once's) hides why: the signal's reason says it.
+        const e = signal.aborted && signal.reason instanceof RouteError ? signal.reason : asRouteError(err, rule);
+        if (e.upstream !== undefined && !signal.aborted)
+            (trace.failures ??= []).push({ upstream: e.upstream, code: e.code });
+        if (res.headersSent) {
+            trace.code = e.code;
+            await replyError(res, e, stream, c.redact);
+            return null;
+        }
+        if (signal.aborted)
+            throw e;
+        return { error: e, status: e.status, on: failureKind(e), retryAfterMs: retryAfter(e.headers ?? {}) };
+    }
+    finally {
+        if (stream) {
+            stream.client.stop();
+            trace.frames = stream.client.frames;
+            if (stream.client.firstFrameAt !== null)
+                trace.ms.firstToken = stream.client.firstFrameAt - c.t0;
+        }
+        upRes?.body.destroy();
+        release?.();
+    }
+}
+/** Upstream SSE → program → client, event by event; upstream failures mid-stream end the client's stream cleanly. */
+async function pumpStream(body, s, up, rule, signal) {
+    const events = [];
+    const decoder = createSseDecoder((ev) => events.push(ev));
+    let stopped = false;
+    let pending = 0;
+    let idle = null;
+    const armIdle = () => {
+        if (idle)
+            clearTimeout(idle);
+        idle = setTimeout(() => body.destroy(new RouteError('RE_UPSTREAM_TIMEOUT', `timeout: upstream '${up.name}' sent nothing for ${up.timeouts.idle} ms (rule '${rule}')`, { rule, upstream: up.name })), up.timeouts.idle);
+    };
+    // The frames of all the events one network chunk held go out in one write (one syscall, not one
+    // per event); what came before an event that fails is written before the failure is handled.
+    const drain = async () => {
+        let out = '';
+        try {
+            while (events.length && !stopped) {
+                const r = s.run.onEvent(events.shift());
+                const { text, stop } = isPromise(r) ? await r : r;
+                out += text;
+                stopped = stop;
+            }
+        }
+        finally {
+            await s.client.write(out);
+        }
+    };
+    try {
+        armIdle();
+        for await (const chunk of body) {
+            armIdle();
+            decoder.push(chunk);
+            pending = events.length ? 0 : pending + chunk.length;
+            if (pending > MAX_EVENT_BYTES)
+                throw malformed(`more than ${MAX_EVENT_BYTES} bytes without a complete event`, rule, up.name);
+            await drain();
+            if (stopped)
+                break;
+        }
+        if (!stopped) {
+            decoder.end();
+            await drain();
+        }
+    }
+    catch (err) {
+        if (signal.aborted)
+            throw err;
+        throw upstreamFailure(err instanceof RouteError ? err : Object.assign(new Error(`the stream broke: ${err.message}`), { code: err.code }), up, rule);
+    }
+    finally {
+        if (idle)
+            clearTimeout(idle);
+        if (stopped)
+            body.destroy();
+    }
+    await s.client.write(await s.run.onEnd());
+    s.client.end();
+}
+async function passThrough(upRes, res, signal) {
+    const headers = {};
+    for (const [k, v] of Object.entries(upRes.headers))
+        if (v !== undefined && !HOP.has(k))
+            headers[k] = v;
+    res.writeHead(upRes.statusCode, headers);
+    // The headers go out with the first chunk (one write, not two); a body slow to start still gets
+    // them out at once.
+    let wrote = false;
+    const early = setImmediate(() => { if (!wrote)
+        res.flushHeaders(); });
+    try {
+        for await (const chunk of upRes.body) {
+            wrote = true;
+            if (!res.write(chunk))
+                await new Promise((resolve, reject) => {
+                    res.once('drain', resolve);
+                    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+                });
+        }
+    }
+    finally {
+        clearImmediate(early);
+    }
+    res.end();
+}
+async function readText(body, max) {
+    const chunks = [];
+    let size = 0;
+    for await (const c of body) {
+        size += c.length;
+        if (size > max) {
+            body.destroy();
+            break;
+        }
+        chunks.push(c);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+async function render(t, body, bindings, rule) {
+    let out = '';
+    for (const p of t.parts)
+        out += typeof p === 'string' ? p : String((await evaluate(p, body, bindings, rule)) ?? '');
+    return out;
+}
+async function upstreamHeaders(req, up, target, body, bindings, rule) {
+    const h = { 'content-type': 'application/json', 'accept-encoding': 'identity' };
+    const ua = req.headers['user-agent'];
+    if (ua)
+        h['user-agent'] = ua;
+    for (const name of up.forward) {
+        for (const [k, v] of Object.entries(req.headers)) {
+            if (v !== undefined && (k === name || (name.endsWith('*') && k.startsWith(name.slice(0, -1)))))
+                h[k] = Array.isArray(v) ? v.join(', ') : v;
+        }
+    }
+    Object.assign(h, up.headers);
+    for (const [k, t] of Object.entries(target.upstream.headers))
+        h[k] = await render(t, body, bindings, rule);
+    return h;
+}
+function flatHeaders(h) {
+    const out = {};
+    for (const [k, v] of Object.entries(h))
+        if (v !== undefined)
+            out[k] = Array.isArray(v) ? v.join(', ') : v;
+    return out;
+}
+//# sourceMappingURL=attempt.js.map

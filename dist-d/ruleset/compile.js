@@ -1,0 +1,465 @@
+// Source files → one frozen Ruleset, or the problems that prevent it. Runs at start, on reload and
+// in lint; never per request.
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions } from '../expr/compile.js';
+import { FUNCTION_NAMES } from '../expr/functions.js';
+import { compileFields, compileMatch } from './compile-match.js';
+import { compileStream } from './compile-stream.js';
+import { compileSchema } from './compile-schema.js';
+import { regexLiterals, slowRegex } from './lint-regex.js';
+import { expandEnv, expandEnvDeep } from './env.js';
+import { ProblemList } from './problems.js';
+import * as readModule from './read.js';
+import { displayName, isRuleFile, nodeAt, placeOf, placeOfText, readSources } from './read.js';
+import { schemaErrors, validateSource } from './validate.js';
+export async function loadRuleset(dir, opts = {}) {
+    const problems = new ProblemList();
+    let sources;
+    try {
+        sources = await readSources(dir, problems);
+    }
+    catch (err) {
+        problems.error({ file: displayName(resolve(dir)), line: 1, col: 1 }, 'RE_READ', `cannot read the rules directory: ${err.message}`);
+        return { ruleset: null, problems, sources: null, used: new Set() };
+    }
+    const c = new Compiler(sources, problems, opts.limits ?? DEFAULT_LIMITS);
+    const ruleset = c.compile();
+    return { ruleset: problems.errors.length ? null : ruleset, problems, sources, used: c.used };
+}
+export const BINDINGS = new Set(['request', 'ctx', 'vars', 'models', 'state', 'error', 'recall', 'remember']);
+const DEFAULT_TIMEOUTS = { connect: 10_000, firstByte: 300_000, idle: 300_000 };
+const DEFAULT_RETRY = { backoffMs: 250, maxDelayMs: 10_000, on: ['connect', '429', '5xx'] };
+class Compiler {
+    sources;
+    problems;
+    limits;
+    used = new Set();
+    #fileExprs = new Map();
+    #streams = new Map();
+    #pipelines = new Map();
+    #compilingPipelines = new Set();
+    #byPath;
+    constructor(sources, problems, limits) {
+        this.sources = sources;
+        this.problems = problems;
+        this.limits = limits;
+        this.#byPath = new Map(sources.yaml.map((s) => [s.path, s]));
+    }
+    compile() {
+        // A schema problem inside one rule leaves that rule out and the rest of its file compiled, so that
+        // lint reports the problems of the other rules too; a problem anywhere else leaves the file out.
+        const ruleFiles = [];
+        const badRules = new Map();
+        for (const s of this.sources.yaml.filter(isRuleFile)) {
+            const errors = schemaErrors(s, 'rules', this.problems);
+            if (errors.some((p) => p[0] !== 'rules' || typeof p[1] !== 'number'))
+                continue;
+            ruleFiles.push(s);
+            badRules.set(s, new Set(errors.map((p) => p[1])));
+        }
+        const upstreams = new Map();
+        const aliases = new Map();
+        const models = [];
+        const vars = {};
+        const seen = new Map();
+        const once = (kind, name, src, path) => {
+            const key = `${kind}\0${name}`;
+            const first = seen.get(key);
+            if (first) {
+                this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_DUPLICATE', `${kind} "${name}" is already defined in ${first}`);
+                return false;
+            }
+            seen.set(key, `${src.name}:${placeOf(src, nodeAt(src.doc, path)).line}`);
+            return true;
+        };
+        for (const src of ruleFiles) {
+            const d = src.data;
+            for (const [name, u] of Object.entries(d.upstreams ?? {})) {
+                if (once('upstream', name, src, ['upstreams', name]))
+                    upstreams.set(name, this.upstream(src, name, u));
+            }
+            for (const [name, steps] of Object.entries(d.pipelines ?? {})) {
+                if (once('pipeline', name, src, ['pipelines', name]))
+                    this.#pipelines.set(name, { src, steps });
+            }
+            for (const [k, v] of Object.entries(d.vars ?? {})) {
+                if (once('var', k, src, ['vars', k]))
+                    vars[k] = this.env(src, ['vars', k], v);
+            }
+            for (const [i, m] of (d.models ?? []).entries()) {
+                const id = typeof m === 'string' ? m : m.id;
+                if (once('model', id, src, ['models', i]))
+                    models.push({ id, owned_by: (typeof m === 'object' && m.owned_by) || 'route-engine' });
+            }
+            for (const [name, a] of Object.entries(d.aliases ?? {})) {
+                if (!once('alias', name, src, ['aliases', name]))
+                    continue;
+                const v = this.env(src, ['aliases', name], a);
+                aliases.set(name, typeof v === 'string' ? { model: v, set: null } : { model: v.model, set: v.set ?? null });
+                if (!models.some((m) => m.id === name))
+                    models.push({ id: name, owned_by: (typeof a === 'object' && a.owned_by) || 'route-engine' });
+            }
+        }
+        const rules = [];
+        for (const src of ruleFiles) {
+            for (const [i, r] of (src.data.rules ?? []).entries()) {
+                if (badRules.get(src).has(i) || !once('rule', r.name, src, ['rules', i, 'name']))
+                    continue;
+                const rule = this.rule(src, ['rules', i], r, upstreams, vars);
+                if (rule)
+                    rules.push(rule);
+            }
+        }
+        // Every pipeline is compiled, used or not, so lint checks them all.
+        const pipelines = new Map([...this.#pipelines.keys()].map((name) => [name, this.pipeline(this.#pipelines.get(name).src, ['pipelines', name], name) ?? []]));
+        for (const src of this.sources.yaml) {
+            if (!isRuleFile(src) && !this.used.has(src.path))
+                this.problems.warn(placeOf(src, null), 'RE_UNUSED_FILE', 'no rule references this file');
+        }
+        for (const path of this.sources.texts.keys()) {
+            if (!this.used.has(path))
+                this.problems.warn({ file: displayName(path), line: 1, col: 1 }, 'RE_UNUSED_FILE', 'no rule references this file');
+        }
+        return deepFreeze({
+            rules,
+            dispatch: dispatchTable(rules),
+            pipelines,
+            upstreams,
+            aliases,
+            models,
+            vars,
+            hash: this.sources.hash,
+            loadedAt: new Date(),
+            files: this.sources.yaml.map((s) => s.path).concat([...this.sources.texts.keys()]),
+        });
+    }
+    /** Expands ${VAR} in a value; an unset variable without a default is a warning at its node. */
+    env(src, path, v) {
+        return expandEnvDeep(v, (ref, sub) => {
+            if (!ref.set)
+                this.problems.warn(placeOf(src, nodeAt(src.doc, [...path, ...sub])), 'RE_UNSET_ENV', `environment variable ${ref.name} is not set`);
+        });
+    }
+    upstream(src, name, u) {
+        const base = expandEnv(u.base);
+        for (const r of base.refs)
+            if (!r.set)
+                this.problems.warn(placeOf(src, nodeAt(src.doc, ['upstreams', name, 'base'])), 'RE_UNSET_ENV', `environment variable ${r.name} is not set: upstream "${name}" has no base URL`);
+        const headers = {};
+        const secrets = [];
+        for (const [h, raw] of Object.entries(u.headers ?? {})) {
+            const { value, refs } = expandEnv(raw);
+            const unset = refs.filter((r) => !r.set);
+            for (const r of unset)
+                this.problems.warn(placeOf(src, nodeAt(src.doc, ['upstreams', name, 'headers', h])), 'RE_UNSET_ENV', `environment variable ${r.name} is not set: header "${h}" of upstream "${name}" is not sent`);
+            if (unset.length)
+                continue;
+            headers[h.toLowerCase()] = value;
+            // The whole value and each variable's own value: an upstream may echo either back.
+            if (refs.length)
+                secrets.push(value, ...refs.map((r) => process.env[r.name] ?? ''));
+        }
+        return {
+            name,
+            base: base.value.replace(/\/+$/, ''),
+            baseVars: base.refs.map((r) => r.name),
+            headers,
+            secrets: secrets.filter((s) => s.length >= 4),
+            forward: (u.forward ?? []).map((f) => f.toLowerCase()),
+            timeouts: { ...DEFAULT_TIMEOUTS, ...(u.timeouts ?? {}) },
+            maxConcurrent: u.maxConcurrent ?? null,
+        };
+    }
+    rule(src, path, r, upstreams, vars) {
+        const at = placeOf(src, nodeAt(src.doc, path));
+        const m = this.env(src, [...path, 'match'], r.match);
+        const when = typeof m.when === 'string' ? this.inline(src, [...path, 'match', 'when'], m.when) : null;
+        const regex = m.model?.regex;
+        const slow = typeof regex === 'string' ? slowRegex(regex) : null;
+        if (slow) {
+            this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'match', 'model', 'regex'])), 'RE_SLOW_REGEX', `/${regex}/ can backtrack catastrophically: ${slow}`);
+            return null;
+        }
+        let matcher;
+        try {
+            matcher = compileMatch(m, when);
+        }
+        catch (err) {
+            this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'match', 'model'])), 'RE_BAD_PATTERN', err.message);
+            return null;
+        }
+        const request = this.steps(src, [...path, 'request'], r.request ?? []);
+        const upstream = r.upstream ? this.callSpec(src, [...path, 'upstream'], r.upstream, upstreams) : null;
+        const response = this.responseSpec(src, [...path, 'response'], r.response ?? {});
+        const retry = this.retry(r.retry);
+        const own = upstream && { request, upstream, response, retry };
+        // A fallback inherits whichever of request, response and retry it does not set.
+        const fallbacks = (r.fallback ?? []).map((f, i) => {
+            const p = [...path, 'fallback', i];
+            return {
+                request: f.request === undefined ? request : this.steps(src, [...p, 'request'], f.request),
+                upstream: this.callSpec(src, [...p, 'upstream'], f.upstream, upstreams),
+                response: f.response === undefined ? response : this.responseSpec(src, [...p, 'response'], f.response),
+                retry: f.retry === undefined ? retry : this.retry(f.retry),
+            };
+        });
+        return {
+            name: r.name,
+            at,
+            match: matcher,
+            vars: { ...vars, ...this.env(src, [...path, 'vars'], r.vars ?? {}) },
+            request,
+            upstream,
+            reply: r.reply
+                ? {
+                    status: r.reply.status ?? 200,
+                    headers: this.env(src, [...path, 'reply', 'headers'], r.reply.headers ?? {}),
+                    body: r.reply.body === undefined ? null : this.expr(src, [...path, 'reply', 'body'], r.reply.body),
+                }
+                : null,
+            response,
+            targets: own ? [own, ...fallbacks] : [],
+        };
+    }
+    callSpec(src, path, up, upstreams) {
+        if (!upstreams.has(up.to)) {
+            this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'to'])), 'RE_UNKNOWN_UPSTREAM', `unknown upstream "${up.to}"${upstreams.size ? ` (defined: ${[...upstreams.keys()].join(', ')})` : ''}`);
+        }
+        return {
+            name: up.to,
+            path: this.template(src, [...path, 'path'], up.path ?? ''),
+            method: up.method ? String(up.method).toUpperCase() : null,
+            headers: Object.fromEntries(Object.entries(up.headers ?? {}).map(([k, v]) => [k.toLowerCase(), this.template(src, [...path, 'headers', k], v)])),
+        };
+    }
+    responseSpec(src, path, resp) {
+        return {
+            body: resp.body === undefined ? null : this.expr(src, [...path, 'body'], resp.body),
+            stream: resp.stream === undefined ? null : this.stream(src, [...path, 'stream'], resp.stream),
+            error: resp.error === undefined ? null : this.expr(src, [...path, 'error'], resp.error),
+        };
+    }
+    retry(r = {}) {
+        return {
+            attempts: r.attempts ?? 0,
+            backoffMs: r.backoff ?? DEFAULT_RETRY.backoffMs,
+            maxDelayMs: r.maxDelay ?? DEFAULT_RETRY.maxDelayMs,
+            on: new Set((r.on ?? DEFAULT_RETRY.on).map(String)),
+        };
+    }
+    steps(src, path, steps) {
+        const out = [];
+        steps.forEach((s, i) => {
+            const p = [...path, i];
+            if (typeof s === 'string') {
+                const expr = this.expr(src, p, s);
+                if (expr)
+                    out.push({ kind: 'transform', when: null, expr });
+                return;
+            }
+            const o = s;
+            const when = this.condition(src, [...p, 'when'], o.when);
+            if (o.use !== undefined) {
+                const steps = this.pipeline(src, [...p, 'use'], o.use);
+                if (steps)
+                    out.push({ kind: 'pipeline', when, name: o.use, steps });
+            }
+            else if (o.validate !== undefined) {
+                const schema = this.schema(src, [...p, 'validate'], o.validate);
+                if (schema)
+                    out.push({ kind: 'validate', when, schema, at: placeOf(src, nodeAt(src.doc, [...p, 'validate'])) });
+            }
+            else {
+                const kind = o.fail !== undefined ? 'fail' : 'transform';
+                const expr = this.expr(src, [...p, kind], o[kind]);
+                if (expr)
+                    out.push({ kind, when, expr });
+            }
+        });
+        return out;
+    }
+    pipeline(src, path, name) {
+        const p = this.#pipelines.get(name);
+        if (!p) {
+            this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_UNKNOWN_PIPELINE', `unknown pipeline "${name}"`);
+            return null;
+        }
+        if (p.compiled)
+            return p.compiled;
+        if (this.#compilingPipelines.has(name)) {
+            this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_UNKNOWN_PIPELINE', `pipeline "${name}" uses itself`);
+            return null;
+        }
+        this.#compilingPipelines.add(name);
+        p.compiled = this.steps(p.src, ['pipelines', name], p.steps);
+        this.#compilingPipelines.delete(name);
+        return p.compiled;
+    }
+    condition(src, path, when) {
+        if (when === undefined)
+            return null;
+        if (typeof when === 'string') {
+            const expr = this.inline(src, path, when);
+            return expr ? { kind: 'expr', expr } : null;
+        }
+        return { kind: 'fields', test: compileFields(when) };
+    }
+    /** A JSON Schema for `validate:` steps: inline, or the path of a .json file relative to the rule file. */
+    schema(src, path, value) {
+        const file = typeof value === 'string' ? resolve(dirname(src.path), value) : null;
+        try {
+            const v = compileSchema(file ?? value);
+            if (file)
+                this.used.add(file);
+            return v;
+        }
+        catch (err) {
+            this.problems.error(placeOf(src, nodeAt(src.doc, path)), file && !existsSync(file) ? 'RE_MISSING_FILE' : 'RE_SCHEMA', `cannot use this schema: ${err.message}`);
+            return null;
+        }
+    }
+    /** A transform: inline JSONata, or the path of a .jsonata file relative to the rule file. */
+    expr(src, path, value) {
+        if (!isFileRef(value, /\.jsonata$/))
+            return this.inline(src, path, value);
+        const file = resolve(dirname(src.path), value);
+        if (this.#fileExprs.has(file))
+            return this.#fileExprs.get(file);
+        const text = this.sources.texts.get(file);
+        if (text === undefined) {
+            this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', `transform file ${value} not found in the rules directory`);
+            return null;
+        }
+        this.used.add(file);
+        const compiled = this.compileText(text, { file: displayName(file), line: 1, col: 1 });
+        this.#fileExprs.set(file, compiled);
+        return compiled;
+    }
+    inline(src, path, text) {
+        return this.compileText(text, placeOfText(src, path));
+    }
+    compileText(text, at) {
+        const compiled = compileExpr(text, this.limits);
+        const place = (offset) => {
+            const before = text.slice(0, offset).split('\n');
+            return { file: at.file, line: at.line + before.length - 1, col: before.length === 1 ? at.col + before[0].length : before.at(-1).length + 1 };
+        };
+        if (!isExpr(compiled)) {
+            for (const e of compiled)
+                this.problems.error(place(e.offset), 'RE_JSONATA', `${e.code}: ${e.message}`);
+            return null;
+        }
+        for (const f of calledFunctions(text)) {
+            if (!FUNCTION_NAMES.has(f.name) && !BINDINGS.has(f.name) && !JSONATA_BUILTINS.has(f.name) && !definedIn(text, f.name)) {
+                this.problems.error(place(f.offset), 'RE_UNKNOWN_FUNCTION', `unknown function $${f.name}`);
+            }
+        }
+        for (const r of regexLiterals(text)) {
+            const why = slowRegex(r.re.source, r.re.flags);
+            if (why)
+                this.problems.error(place(r.offset), 'RE_SLOW_REGEX', `/${r.re.source}/ can backtrack catastrophically: ${why}`);
+        }
+        return { expr: compiled, at };
+    }
+    stream(src, path, value) {
+        if (typeof value !== 'string') {
+            return compileStream(value, path, (p, v) => this.inline(src, p, String(v)));
+        }
+        if (!isFileRef(value, /\.ya?ml$/)) {
+            this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', 'a stream program is inline or the path of a .yaml file');
+            return null;
+        }
+        const file = resolve(dirname(src.path), value);
+        if (this.#streams.has(file))
+            return this.#streams.get(file);
+        const prog = this.#byPath.get(file);
+        if (!prog) {
+            this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', `stream program ${value} not found in the rules directory`);
+            return null;
+        }
+        this.used.add(file);
+        const compiled = validateSource(prog, 'stream', this.problems)
+            ? compileStream(prog.data, [], (p, v) => this.inline(prog, p, String(v)))
+            : null;
+        this.#streams.set(file, compiled);
+        return compiled;
+    }
+    template(src, path, text) {
+        const parts = [];
+        const base = placeOfText(src, path);
+        let i = 0;
+        let lit = '';
+        while (i < text.length) {
+            if (text[i] !== '{') {
+                lit += text[i++];
+                continue;
+            }
+            let depth = 0;
+            let j = i;
+            for (; j < text.length; j++) {
+                if (text[j] === '{')
+                    depth++;
+                else if (text[j] === '}' && --depth === 0)
+                    break;
+            }
+            if (lit)
+                parts.push(lit);
+            lit = '';
+            const e = this.compileText(text.slice(i + 1, j), { ...base, col: base.col + i + 1 });
+            if (e)
+                parts.push(e);
+            i = j + 1;
+        }
+        if (lit)
+            parts.push(lit);
+        return { parts };
+    }
+}
+const isFileRef = (v, ext) => ext.test(v) && !/\s/.test(v);
+/** A function the expression defines itself (`$name := function…`). */
+const definedIn = (text, name) => new RegExp(`\\$${name}\\s*:=`).test(text);
+export const JSONATA_BUILTINS = new Set(('sum count max min average string substring substringBefore substringAfter lowercase uppercase length trim pad ' +
+    'contains split join match replace now fromMillis toMillis formatNumber formatBase formatInteger parseInteger number ' +
+    'abs floor ceil round power sqrt random boolean not exists map zip filter single reduce sift each error assert type ' +
+    'sort reverse shuffle distinct append lookup spread merge keys values base64encode base64decode encodeUrlComponent ' +
+    'encodeUrl decodeUrlComponent decodeUrl eval millis clone').split(' '));
+function deepFreeze(o) {
+    if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+        if (o instanceof Map)
+            for (const v of o.values())
+                deepFreeze(v);
+        else if (!isExprObject(o))
+            for (const v of Object.values(o))
+                deepFreeze(v);
+        Object.freeze(o);
+    }
+    return o;
+}
+// Compiled expressions and RegExps hold internal caches; freezing them would break them.
+const isExprObject = (o) => 'evaluate' in o || o instanceof RegExp || typeof o === 'function';
+/** One stream program file on its own (explain and tests). */
+export function compileStreamFile(path, text, limits = DEFAULT_LIMITS) {
+    const problems = new ProblemList();
+    const { parseYaml } = readModule;
+    const src = parseYaml(path, text, problems);
+    if (!src)
+        return { program: null, problems };
+    const c = new Compiler({ dir: dirname(path), yaml: [src], texts: new Map(), hash: '' }, problems, limits);
+    const program = c.stream(src, [], `./${path.split('/').pop()}`);
+    return { program: problems.errors.length ? null : program, problems };
+}
+/** Ruleset.dispatch: built once, so that matching a request tries only the rules its path can match. */
+function dispatchTable(rules) {
+    const open = rules.filter((r) => !r.match.exactPaths);
+    const byPath = new Map();
+    for (const r of rules)
+        for (const p of r.match.exactPaths ?? [])
+            byPath.set(p, []);
+    for (const [p, list] of byPath)
+        for (const r of rules)
+            if (!r.match.exactPaths || r.match.exactPaths.has(p))
+                list.push(r);
+    return { byPath, open };
+}
+//# sourceMappingURL=compile.js.map
