@@ -167,7 +167,7 @@ function report(r) {
   lines.push('')
   lines.push('scale')
   lines.push(`  history (Cursor → Anthropic request pipeline, in process): ${r.history.map((h) => `${h.items} items ${f(h.us / 1000, 2)} ms (${f(h.usPerItem, 1)} µs/item)`).join(', ')}`)
-  lines.push(`  rules: ${r.rules.map((x) => `${x.rules} rules load ${f(x.loadMs, 1)} ms, match last ${f(x.matchUs, 2)} µs`).join('; ')}`)
+  lines.push(`  rules: ${r.rules.map((x) => `${x.rules} rules load ${f(x.loadMs, 1)} ms, reload after one rule changed ${f(x.reloadMs, 1)} ms, match last ${f(x.matchUs, 2)} µs`).join('; ')}`)
   lines.push(`  concurrent Anthropic streams (20 ms a token): ${r.concurrency.map((c) => `${c.streams}: TTFT p50 engine ${f(c.engine.ttftP50, 1)} / bare ${f(c.bare.ttftP50, 1)} ms, p99 engine ${f(c.engine.ttftP99, 1)} / bare ${f(c.bare.ttftP99, 1)} ms, RSS engine ${f(c.engine.rssMb, 0)} / bare ${f(c.bare.rssMb, 0)} MB`).join('\n    ')}`)
   lines.push('')
   lines.push(`${f(r.seconds, 0)} s; figures in bench/results.json`)

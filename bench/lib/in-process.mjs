@@ -120,20 +120,29 @@ export async function rulesScale(counts = [10, 100, 1000]) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-rules-'))
     cpSync(rulesDir, dir, { recursive: true })
     const extra = Math.max(0, n - 9)
-    let yaml = 'rules:\n'
-    for (let i = 0; i < extra; i++) {
-      yaml += `  - name: gen-${i}\n    match: { method: POST, path: /gen/${i}/chat/completions, model: "m${i}-*", when: 'metadata.tier = "t${i}" or $exists(messages)' }\n`
-        + `    vars: { k: ${i} }\n    request: [{ use: normalize }, transforms/to-anthropic.jsonata]\n    upstream: { to: anthropic, path: /messages }\n`
-        + '    response: { body: transforms/anthropic-body.jsonata, stream: transforms/anthropic-stream.yaml, error: transforms/error.jsonata }\n'
+    const generated = (edit) => {
+      let yaml = 'rules:\n'
+      for (let i = 0; i < extra; i++) {
+        yaml += `  - name: gen-${i}\n    match: { method: POST, path: /gen/${i}/chat/completions, model: "m${i}-*", when: 'metadata.tier = "t${i}${i === 0 ? `-${edit}` : ''}" or $exists(messages)' }\n`
+          + `    vars: { k: ${i} }\n    request: [{ use: normalize }, transforms/to-anthropic.jsonata]\n    upstream: { to: anthropic, path: /messages }\n`
+          + '    response: { body: transforms/anthropic-body.jsonata, stream: transforms/anthropic-stream.yaml, error: transforms/error.jsonata }\n'
+      }
+      return yaml
     }
     // sorted after the shipped files, so the generated rules come last and the last one is matched last
-    writeFileSync(join(dir, '99-generated.yaml'), yaml)
-    const loadMs = (await timeUs(5, () => loadRuleset(dir))) / 1000
+    writeFileSync(join(dir, '99-generated.yaml'), generated(0))
+    // a first load: other limits each round, so that nothing compiled before is reused
+    let round = 0
+    const loadMs = (await timeUs(5, () => loadRuleset(dir, { limits: { timeoutMs: 4000 + round++, maxDepth: 500 } }))) / 1000
+    // a reload after one rule changed: what changed is compiled, the rest reused
+    await loadRuleset(dir)
+    let edit = 0
+    const reloadMs = (await timeUs(5, () => { writeFileSync(join(dir, '99-generated.yaml'), generated(++edit)); return loadRuleset(dir) })) / 1000
     const { ruleset } = await loadRuleset(dir)
     const last = Math.max(0, extra - 1)
     const input = { method: 'POST', path: `/gen/${last}/chat/completions`, headers: {}, body: { model: `m${last}-x`, messages: [] } }
     const matchUs = await timeUs(2000, () => match(ruleset, input))
-    rows.push({ rules: ruleset.rules.length, loadMs, matchUs })
+    rows.push({ rules: ruleset.rules.length, loadMs, reloadMs, matchUs })
     rmSync(dir, { recursive: true, force: true })
   }
   return rows

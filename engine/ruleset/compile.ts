@@ -3,14 +3,14 @@
 import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { ValidateFunction } from 'ajv'
-import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, type Limits } from '../expr/compile.js'
+import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, type Expr, type Limits } from '../expr/compile.js'
 import { FUNCTION_NAMES } from '../expr/functions.js'
 import { compileFields, compileMatch } from './compile-match.js'
 import { compileStream } from './compile-stream.js'
 import { compileSchema } from './compile-schema.js'
 import { regexLiterals, slowRegex } from './lint-regex.js'
 import { expandEnv, expandEnvDeep } from './env.js'
-import { ProblemList } from './problems.js'
+import { ProblemList, type ProblemCode } from './problems.js'
 import * as readModule from './read.js'
 import { displayName, isRuleFile, nodeAt, placeOf, placeOfText, readSources, type SourceSet, type YamlPath, type YamlSource } from './read.js'
 import type { Alias, PlacedExpr, RequestStep, ResponseSpec, RetryOn, RetryPolicy, Rule, Ruleset, StepCondition, StreamProgram, Target, Template, Upstream, UpstreamCallSpec } from './ruleset.js'
@@ -37,14 +37,24 @@ export async function loadRuleset(dir: string, opts: LoadOptions = {}): Promise<
     problems.error({ file: displayName(resolve(dir)), line: 1, col: 1 }, 'RE_READ', `cannot read the rules directory: ${(err as Error).message}`)
     return { ruleset: null, problems, sources: null, used: new Set() }
   }
-  const c = new Compiler(sources, problems, opts.limits ?? DEFAULT_LIMITS)
+  const c = new Compiler(sources, problems, opts.limits ?? DEFAULT_LIMITS, lastLoad)
   const ruleset = c.compile()
+  lastLoad = c.checked
   return { ruleset: problems.errors.length ? null : ruleset, problems, sources, used: c.used }
 }
 
 export const BINDINGS = new Set(['request', 'ctx', 'vars', 'models', 'state', 'error', 'recall', 'remember'])
 const DEFAULT_TIMEOUTS = { connect: 10_000, firstByte: 300_000, idle: 300_000 }
 const DEFAULT_RETRY = { backoffMs: 250, maxDelayMs: 10_000, on: ['connect', '429', '5xx'] as RetryOn[] }
+
+/** An expression compiled and checked: its problems as offsets into its text, placed anew where it is used. */
+type CheckedExpr = { expr: Expr | null; problems: { offset: number; code: ProblemCode; message: string }[] }
+
+/**
+ * The expressions the last load compiled, by limits and text: a reload compiles again only what
+ * changed (most of a load's time is compiling). Each load keeps only what it used.
+ */
+let lastLoad = new Map<string, CheckedExpr>()
 
 class Compiler {
   readonly used = new Set<string>()
@@ -54,7 +64,10 @@ class Compiler {
   readonly #compilingPipelines = new Set<string>()
   readonly #byPath: Map<string, YamlSource>
 
-  constructor(readonly sources: SourceSet, readonly problems: ProblemList, readonly limits: Limits) {
+  /** What this load compiled, for the next one. */
+  readonly checked = new Map<string, CheckedExpr>()
+
+  constructor(readonly sources: SourceSet, readonly problems: ProblemList, readonly limits: Limits, readonly reuse: ReadonlyMap<string, CheckedExpr> = new Map()) {
     this.#byPath = new Map(sources.yaml.map((s) => [s.path, s]))
   }
 
@@ -337,25 +350,14 @@ class Compiler {
   }
 
   compileText(text: string, at: { file: string; line: number; col: number }): PlacedExpr | null {
-    const compiled = compileExpr(text, this.limits)
-    const place = (offset: number) => {
-      const before = text.slice(0, offset).split('\n')
-      return { file: at.file, line: at.line + before.length - 1, col: before.length === 1 ? at.col + before[0]!.length : before.at(-1)!.length + 1 }
+    const key = `${this.limits.timeoutMs}|${this.limits.maxDepth}|${text}`
+    const c = this.checked.get(key) ?? this.reuse.get(key) ?? checkExpr(text, this.limits)
+    this.checked.set(key, c)
+    for (const p of c.problems) {
+      const before = text.slice(0, p.offset).split('\n')
+      this.problems.error({ file: at.file, line: at.line + before.length - 1, col: before.length === 1 ? at.col + before[0]!.length : before.at(-1)!.length + 1 }, p.code, p.message)
     }
-    if (!isExpr(compiled)) {
-      for (const e of compiled) this.problems.error(place(e.offset), 'RE_JSONATA', `${e.code}: ${e.message}`)
-      return null
-    }
-    for (const f of calledFunctions(text)) {
-      if (!FUNCTION_NAMES.has(f.name) && !BINDINGS.has(f.name) && !JSONATA_BUILTINS.has(f.name) && !definedIn(text, f.name)) {
-        this.problems.error(place(f.offset), 'RE_UNKNOWN_FUNCTION', `unknown function $${f.name}`)
-      }
-    }
-    for (const r of regexLiterals(text)) {
-      const why = slowRegex(r.re.source, r.re.flags)
-      if (why) this.problems.error(place(r.offset), 'RE_SLOW_REGEX', `/${r.re.source}/ can backtrack catastrophically: ${why}`)
-    }
-    return { expr: compiled, at }
+    return c.expr ? { expr: c.expr, at } : null
   }
 
   stream(src: YamlSource, path: YamlPath, value: unknown): StreamProgram | null {
@@ -425,6 +427,22 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o)
   }
   return o
+}
+
+function checkExpr(text: string, limits: Limits): CheckedExpr {
+  const compiled = compileExpr(text, limits)
+  if (!isExpr(compiled)) return { expr: null, problems: compiled.map((e) => ({ offset: e.offset, code: 'RE_JSONATA', message: `${e.code}: ${e.message}` })) }
+  const problems: CheckedExpr['problems'] = []
+  for (const f of calledFunctions(text)) {
+    if (!FUNCTION_NAMES.has(f.name) && !BINDINGS.has(f.name) && !JSONATA_BUILTINS.has(f.name) && !definedIn(text, f.name)) {
+      problems.push({ offset: f.offset, code: 'RE_UNKNOWN_FUNCTION', message: `unknown function $${f.name}` })
+    }
+  }
+  for (const r of regexLiterals(text)) {
+    const why = slowRegex(r.re.source, r.re.flags)
+    if (why) problems.push({ offset: r.offset, code: 'RE_SLOW_REGEX', message: `/${r.re.source}/ can backtrack catastrophically: ${why}` })
+  }
+  return { expr: compiled, problems }
 }
 
 // Compiled expressions and RegExps hold internal caches; freezing them would break them.
