@@ -8,26 +8,27 @@ import { loadRuleset } from '../../engine/ruleset/compile.js'
 import type { ProblemList } from '../../engine/ruleset/problems.js'
 import type { RequestStep, Ruleset } from '../../engine/ruleset/ruleset.js'
 
-const rules = (second: string) => `
+const rules = (first: string, second: string) => `
 upstreams: { u: { base: "http://127.0.0.1:1" } }
 rules:
   - name: one
     match: { path: /one }
-    request: ['$merge([$, {"one": true}])']
+    request: ['${first}']
     upstream: { to: u }
   - name: two
     match: { path: /two }
     request: ['${second}']
     upstream: { to: u }
 `
+const ONE = '$merge([$, {"one": true}])'
 const exprOf = (r: Ruleset, name: string) => r.rules.find((x) => x.name === name)!.request
 const first = (steps: readonly RequestStep[]) => (steps[0] as Extract<RequestStep, { kind: 'transform' }>).expr
 
 t.test('unchanged expressions are reused, changed ones compiled again', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 're-reuse-'))
-  writeFileSync(join(dir, 'rules.yaml'), rules('{"two": 2}'))
+  writeFileSync(join(dir, 'rules.yaml'), rules(ONE, '{"two": 2}'))
   const a = (await loadRuleset(dir)).ruleset!
-  writeFileSync(join(dir, 'rules.yaml'), rules('{"two": 3}'))
+  writeFileSync(join(dir, 'rules.yaml'), rules(ONE, '{"two": 3}'))
   const b = (await loadRuleset(dir)).ruleset!
   t.equal(first(exprOf(b, 'one')).expr, first(exprOf(a, 'one')).expr, 'the unchanged transform is the one compiled before')
   t.not(first(exprOf(b, 'two')).expr, first(exprOf(a, 'two')).expr, 'the changed one is new')
@@ -38,19 +39,7 @@ t.test('unchanged expressions are reused, changed ones compiled again', async (t
 
 t.test('the problems of a reused expression are reported again, each at its own place', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 're-reuse-'))
-  const broken = `
-upstreams: { u: { base: "http://127.0.0.1:1" } }
-rules:
-  - name: one
-    match: { path: /one }
-    request: ['$nosuch(1)']
-    upstream: { to: u }
-  - name: two
-    match: { path: /two }
-    request: ['$nosuch(1)']
-    upstream: { to: u }
-`
-  writeFileSync(join(dir, 'rules.yaml'), broken)
+  writeFileSync(join(dir, 'rules.yaml'), rules('$nosuch(1)', '$nosuch(1)'))
   const places = (p: ProblemList) => p.errors.map((e) => `${e.line}:${e.col} ${e.code} ${e.message}`)
   const before = places((await loadRuleset(dir)).problems)
   t.same(before, ['6:16 RE_UNKNOWN_FUNCTION unknown function $nosuch', '10:16 RE_UNKNOWN_FUNCTION unknown function $nosuch'])
