@@ -31,8 +31,13 @@ export function transformError(err: unknown, p: PlacedExpr, rule: string): Route
 
 /** The place of a 0-based offset inside the expression's source. */
 export function placeWithin(p: PlacedExpr, offset: number): Place {
-  const before = p.expr.source.slice(0, Math.max(0, offset)).split('\n')
-  const line = p.at.line + before.length - 1
-  const col = before.length === 1 ? p.at.col + before[0]!.length : before.at(-1)!.length + 1
-  return { file: p.at.file, line, col }
+  return placeInText(p.expr.source, p.at, offset)
+}
+
+/** The place of a 0-based offset inside `text`, which starts at `at`. */
+export function placeInText(text: string, at: Place, offset: number): Place {
+  const before = text.slice(0, Math.max(0, offset)).split('\n')
+  const line = at.line + before.length - 1
+  const col = before.length === 1 ? at.col + before[0]!.length : before.at(-1)!.length + 1
+  return { file: at.file, line, col }
 }

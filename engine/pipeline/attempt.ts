@@ -2,6 +2,7 @@
 //   transformRequest → sendUpstream → transformStream | transformResponse | pass-through | the upstream's error
 // A failure before the client got anything is returned, so the caller can retry, fall back or answer
 // with it; once bytes went out, this try answers the failure itself, down the stream.
+import { once } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { asRouteError, RouteError } from '../errors.js'
@@ -183,10 +184,7 @@ async function passThrough(upRes: Dispatcher.ResponseData<unknown>, res: ServerR
   try {
     for await (const chunk of upRes.body) {
       wrote = true
-      if (!res.write(chunk)) await new Promise<void>((resolve, reject) => {
-        res.once('drain', resolve)
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-      })
+      if (!res.write(chunk)) await once(res, 'drain', { signal })
     }
   } finally {
     clearImmediate(early)

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { ValidateFunction } from 'ajv'
 import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, type Expr, type Limits } from '../expr/compile.js'
+import { placeInText } from '../expr/evaluate.js'
 import { FUNCTION_NAMES } from '../expr/functions.js'
 import { compileFields, compileMatch } from './compile-match.js'
 import { compileStream } from './compile-stream.js'
@@ -353,10 +354,7 @@ class Compiler {
     const key = `${this.limits.timeoutMs}|${this.limits.maxDepth}|${text}`
     const c = this.checked.get(key) ?? this.reuse.get(key) ?? checkExpr(text, this.limits)
     this.checked.set(key, c)
-    for (const p of c.problems) {
-      const before = text.slice(0, p.offset).split('\n')
-      this.problems.error({ file: at.file, line: at.line + before.length - 1, col: before.length === 1 ? at.col + before[0]!.length : before.at(-1)!.length + 1 }, p.code, p.message)
-    }
+    for (const p of c.problems) this.problems.error(placeInText(text, at, p.offset), p.code, p.message)
     return c.expr ? { expr: c.expr, at } : null
   }
 
