@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { runTransform } from '../helpers/transform.js'
 import { runStream, every } from '../helpers/stream.js'
-import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
+import { schema, explain } from '../helpers/schemas.js'
 import { MemoryStore } from '../../engine/store/memory.js'
 import { normalize } from '../helpers/pack.js'
 
@@ -67,10 +67,8 @@ t.test('every Cursor request → neutral → to-anthropic is a valid Messages re
     const req = await toAnthropic(await neutral(cursor(f)))
     t.same(turnProblems(req), [], `${f}: turn structure`)
     t.equal(typeof req.max_tokens, 'number', `${f}: max_tokens`)
-    if (!SPECS_MISSING) {
-      const v = schema('anthropic', 'CreateMessageParams')
-      t.ok(v(req), `${f}: ${explain(v)}`)
-    }
+    const v = schema('anthropic', 'CreateMessageParams')
+    t.ok(v(req), `${f}: ${explain(v)}`)
   }
 })
 
@@ -185,7 +183,7 @@ t.test('thinking replay: the stored signed blocks open their tool-use turn, byte
   ] }, { store })
   t.notOk(later.thinking, 'the LAST tool-use turn has nothing stored: thinking off')
   t.notOk(JSON.stringify(later.messages).includes('"thinking"'), 'and the blocks recalled for an earlier turn are left out')
-  t.ok(!SPECS_MISSING ? schema('anthropic', 'CreateMessageParams')(later) : true)
+  t.ok(schema('anthropic', 'CreateMessageParams')(later))
   const off = await toAnthropic({ ...body, reasoning: { effort: 'none' } }, { store })
   t.notOk(off.thinking)
   t.same(off.messages[1].content.map((b: Json) => b.type), ['tool_use'], 'thinking off: stored blocks are not replayed')
@@ -376,10 +374,8 @@ t.test('anthropic-body: exact chat.completion for every scenario', async (t) => 
   for (const [name, message, finish, usage, request] of cases) {
     const out = await body(name, request ? { request } : {})
     t.same(out, completion(message, finish, usage), name)
-    if (!SPECS_MISSING) {
-      const v = schema('openai', 'CreateChatCompletionResponse')
-      t.ok(v(out), `${name}: ${explain(v)}`)
-    }
+    const v = schema('openai', 'CreateChatCompletionResponse')
+    t.ok(v(out), `${name}: ${explain(v)}`)
   }
   const asFunction = await body('custom_tool_call')
   t.equal(asFunction.choices[0].message.tool_calls[0].function.arguments, JSON.stringify({ input: PATCH }), 'not a custom tool of the request: JSON arguments')
@@ -489,10 +485,8 @@ function checkFrames(t: Test, frames: Json[], label: string) {
   t.equal(frames[frames.length - 1], '[DONE]', `${label}: ends with [DONE]`)
   t.same(chunks[0]?.choices?.[0]?.delta, { role: 'assistant', content: '' }, `${label}: role chunk first`)
   for (const f of chunks) t.match(f, envelope, `${label}: envelope`)
-  if (!SPECS_MISSING) {
-    const v = schema('openai', 'CreateChatCompletionStreamResponse')
-    for (const f of chunks) if (!v(f)) t.fail(`${label}: ${JSON.stringify(f)}: ${explain(v)}`)
-  }
+  const v = schema('openai', 'CreateChatCompletionStreamResponse')
+  for (const f of chunks) if (!v(f)) t.fail(`${label}: ${JSON.stringify(f)}: ${explain(v)}`)
 }
 
 t.test('anthropic-stream text: exact frames', async (t) => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { MemoryStore } from '../../engine/store/memory.js'
 import { runTransform } from '../helpers/transform.js'
 import { runStream, every } from '../helpers/stream.js'
-import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
+import { schema, explain } from '../helpers/schemas.js'
 import { normalize } from '../helpers/pack.js'
 
 const rulesDir = fileURLToPath(new URL('../../rules/', import.meta.url))
@@ -20,7 +20,6 @@ const CC = `${fixtures}streams/chat-completions/`
 const readJson = (path: string): any => JSON.parse(readFileSync(path, 'utf8'))
 const readText = (path: string): string => readFileSync(path, 'utf8')
 const cursor = (name: string): any => readJson(`${fixtures}cursor/${name}.json`)
-const skipSchemas = { skip: SPECS_MISSING ?? false }
 
 // ---- the normalize pipeline (rules/10-normalize.yaml, another helper's), run as test/pack/normalize.test.ts does
 
@@ -34,7 +33,7 @@ const RESPONSES_ONLY = ['input', 'instructions', 'include', 'truncation', 'promp
 
 // ==== to-chat.jsonata
 
-t.test('to-chat: every Cursor request fixture, normalized, is a valid and generic Chat request', skipSchemas, async (t) => {
+t.test('to-chat: every Cursor request fixture, normalized, is a valid and generic Chat request', async (t) => {
   t.ok(requestFixtures.length >= 10, 'fixtures found')
   const v = schema('openai', 'CreateChatCompletionRequest')
   for (const name of requestFixtures) {
@@ -210,17 +209,15 @@ t.test('to-chat: token limit field, tool choice, tool-result images, strict', as
   t.same(out.tool_choice, { type: 'function', function: { name: 'ApplyPatch' } }, 'a custom tool choice names the lowered function')
   t.equal(out.tools[0].function.strict, true, 'strict kept when true')
   t.same([out.parallel_tool_calls, out.temperature, out.stop, out.seed], [false, 0.2, ['END'], 7])
-  if (!SPECS_MISSING) {
-    const v = schema('openai', 'CreateChatCompletionRequest')
-    t.ok(v(out), explain(v))
-  }
+  const v = schema('openai', 'CreateChatCompletionRequest')
+  t.ok(v(out), explain(v))
 })
 
 // ==== chat-body.jsonata
 
 const bodyCtx = { model: 'deepseek-v4-pro' }
 
-t.test('chat-body: every chat-completions response fixture → a strict client chat.completion', skipSchemas, async (t) => {
+t.test('chat-body: every chat-completions response fixture → a strict client chat.completion', async (t) => {
   const v = schema('openai', 'CreateChatCompletionResponse')
   for (const f of readdirSync(CC).filter((f) => f.endsWith('.response.json') && f !== 'error.response.json')) {
     const request = readJson(CC + f.replace('.response.', '.request.'))
@@ -295,7 +292,8 @@ t.test('chat-body: lowered custom call unwrapped, reasoning remembered, compat q
   t.notOk('usage' in out, 'no usage invented unless asked')
   t.notOk('system_fingerprint' in out || 'service_tier' in out)
   t.equal(await store.get('chat:reasoning:call_A'), 'Two edits needed.', 'remembered under the first call id')
-  if (!SPECS_MISSING) { const v = schema('openai', 'CreateChatCompletionResponse'); t.ok(v(out), explain(v)) }
+  const v = schema('openai', 'CreateChatCompletionResponse')
+  t.ok(v(out), explain(v))
 
   // no finish_reason at all, no usage: inferred, and estimated when the rule wants usage always
   const bare = { choices: [{ message: { role: 'assistant', content: 'Hello there.' } }] }
@@ -335,7 +333,8 @@ t.test('error: the four upstream error bodies', async (t) => {
   for (const [api, status, text, code] of cases) {
     const out = await runTransform(ERROR, { status, body: readJson(`${fixtures}streams/${api}/error.response.json`), headers: { 'content-type': 'application/json' } }, { ctx: errCtx })
     t.same(out, { status: 502, body: { error: { message: msg(status, text), type: 'upstream_error', param: null, code } } }, api)
-    if (!SPECS_MISSING) { const v = schema('openai', 'ErrorResponse'); t.ok(v(out.body), `${api}: ${explain(v)}`) }
+    const v = schema('openai', 'ErrorResponse')
+    t.ok(v(out.body), `${api}: ${explain(v)}`)
   }
 })
 
@@ -413,7 +412,6 @@ function checkFrames(t: Test, frames: any[], label: string): void {
     t.same({ id: f.id, object: f.object, created: f.created, model: f.model }, envelope, `${label}: envelope`)
     t.notOk('obfuscation' in f || 'system_fingerprint' in f || 'service_tier' in f, `${label}: no upstream-only fields`)
   }
-  if (SPECS_MISSING) return
   const v = schema('openai', 'CreateChatCompletionStreamResponse')
   const ve = schema('openai', 'ErrorResponse')
   for (const [i, f] of frames.slice(0, -1).entries()) {

@@ -13,7 +13,7 @@ import { Agent, fetch } from 'undici'
 import OpenAI from 'openai'
 import { ChatCompletionStream } from 'openai/lib/ChatCompletionStream'
 import { mockUpstream, parseSse, startEngine, type Engine, type Mock, type Seen } from '../helpers/server.js'
-import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
+import { declared, schema, explain } from '../helpers/schemas.js'
 import { startEngineProcess, type EngineProcess } from '../helpers/engine-process.js'
 import {
   SCENARIOS, assemble, expected, mirrored, sseEvents, transcript, type Api, type Expected,
@@ -114,9 +114,7 @@ const agent = new Agent({ keepAliveTimeout: 1000, keepAliveMaxTimeout: 1000 })
 
 t.before(async () => {
   /* compile the validators first: compiling blocks the event loop for seconds */
-  if (!SPECS_MISSING) {
-    for (const [api, name] of [...UPSTREAMS.map((u) => u.schema), ['openai', 'CreateChatCompletionStreamResponse'], ['openai', 'CreateChatCompletionResponse'], ['openai', 'ErrorResponse']] as const) schema(api, name)
-  }
+  for (const [api, name] of [...UPSTREAMS.map((u) => u.schema), ['openai', 'CreateChatCompletionStreamResponse'], ['openai', 'CreateChatCompletionResponse'], ['openai', 'ErrorResponse']] as const) schema(api, name)
   mock = await mockUpstream((seen, res) => {
     const s = serving
     if (typeof s === 'function') return s(seen, res)
@@ -224,37 +222,6 @@ async function http(method: string, path: string, body?: string | Json, headers:
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-const SPECS = fileURLToPath(new URL('../../../shared/specs/', import.meta.url))
-const declaredCache = new Map<string, Set<string>>()
-
-/**
- * The property names an official schema declares for the object at `path` (object keys, '[]' for
- * array items), through $ref and allOf. The OpenAI schemas leave additionalProperties open where the
- * API itself answers 400 "Unrecognized request argument" (e.g. `messages` sent to /responses), so the
- * checks below also require every field to be one the API defines.
- */
-function declared(api: 'openai' | 'anthropic' | 'gemini', name: string, path: string[] = []): Set<string> {
-  const key = `${api}/${name}/${path.join('.')}`
-  let keys = declaredCache.get(key)
-  if (keys) return keys
-  const file = JSON.parse(readFileSync(`${SPECS}${api}/${api === 'gemini' ? 'schemas' : 'schemas-strict'}/${name}.schema.json`, 'utf8'))
-  const deref = (x: Json): Json => {
-    while (x?.$ref) x = String(x.$ref).slice(2).split('/').reduce((o: Json, k: string) => o?.[k], file)
-    return x
-  }
-  const props = (x: Json, out: Map<string, Json>): Map<string, Json> => {
-    x = deref(x)
-    for (const [k, v] of Object.entries(x?.properties ?? {})) out.set(k, v)
-    for (const y of x?.allOf ?? []) props(y, out)
-    return out
-  }
-  let node: Json = file
-  for (const step of path) node = step === '[]' ? deref(node)?.items : props(node, new Map()).get(step)
-  keys = new Set(props(node, new Map()).keys())
-  declaredCache.set(key, keys)
-  return keys
-}
-
 type SchemaItem = { api: 'openai' | 'anthropic' | 'gemini'; name: string; values: unknown[]; what: string; todo: string | false; closed: string[][] }
 
 /** Fields of `value` at each closed path that the schema does not declare. */
@@ -270,8 +237,8 @@ function undeclared(item: SchemaItem, value: Json): string[] {
 }
 
 /**
- * Official-schema checks, collected while requests run and asserted together in one subtest that skips
- * when ../shared/specs is absent (one subtest per group keeps ~500 requests fast).
+ * Official-schema checks, collected while requests run and asserted together in one subtest (one
+ * subtest per group keeps ~500 requests fast).
  */
 class Schemas {
   items: SchemaItem[] = []
@@ -290,7 +257,7 @@ class Schemas {
   run(t: T, name = 'official strict schemas'): Promise<unknown> {
     const items = this.items
     this.items = []
-    return t.test(name, { skip: SPECS_MISSING ?? false }, async (t) => {
+    return t.test(name, async (t) => {
       for (const item of items) {
         const v = schema(item.api, item.name)
         const bad = item.values.map((x, i) => (v(x) ? null : `#${i} ${JSON.stringify(x).slice(0, 300)}\n${explain(v)}`)).filter(Boolean)

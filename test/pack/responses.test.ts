@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { runTransform } from '../helpers/transform.js'
 import { runStream, every } from '../helpers/stream.js'
-import { schema, explain, SPECS_MISSING } from '../helpers/schemas.js'
+import { schema, explain } from '../helpers/schemas.js'
 import { MemoryStore } from '../../engine/store/memory.js'
 import { normalize } from '../helpers/pack.js'
 
@@ -49,10 +49,8 @@ t.test('every Cursor fixture request becomes a valid Responses request', async (
     t.same(CHAT_ONLY.filter((k) => k in out), [], `${f}: no Chat-only or refused fields`)
     t.equal(out.model, body.model, `${f}: model`)
     t.ok(Array.isArray(out.input) && out.input.length > 0, `${f}: input items`)
-    if (!SPECS_MISSING) {
-      const v = schema('openai', 'CreateResponse')
-      t.ok(v(out), `${f}: ${explain(v)}`)
-    }
+    const v = schema('openai', 'CreateResponse')
+    t.ok(v(out), `${f}: ${explain(v)}`)
   }
 })
 
@@ -189,10 +187,8 @@ t.test('field mapping', async (t) => {
     metadata: { a: 'b' },
     stream: true,
   })
-  if (!SPECS_MISSING) {
-    const v = schema('openai', 'CreateResponse')
-    t.ok(v(out), explain(v))
-  }
+  const v = schema('openai', 'CreateResponse')
+  t.ok(v(out), explain(v))
   const c = await runTransform(TO, base({ tools: [{ type: 'custom', custom: { name: 'c', format: { type: 'text' } } }], tool_choice: { type: 'custom', custom: { name: 'c' } } }))
   t.same(c.tool_choice, { type: 'custom', name: 'c' })
   t.same(c.tools, [{ type: 'custom', name: 'c', format: { type: 'text' } }])
@@ -248,10 +244,8 @@ t.test('stored reasoning is re-inserted before the calls it preceded', async (t)
   const out = await runTransform(TO, base({ messages, store: false }), { store })
   t.same(out.input.slice(1, 7).map((i: Json) => i.id ?? i.call_id ?? i.role), ['rs_1', 'assistant', 'call_1', 'call_2', 'rs_2', 'call_3'])
   t.same(out.input[1], rs1)
-  if (!SPECS_MISSING) {
-    const v = schema('openai', 'CreateResponse')
-    t.ok(v(out), explain(v))
-  }
+  const v = schema('openai', 'CreateResponse')
+  t.ok(v(out), explain(v))
   // the turn's own reasoning items win; unusable ones (no encrypted_content with store:false) are dropped
   const own = [{ type: 'reasoning', id: 'rs_own', summary: [], encrypted_content: 'e', status: 'completed' }, { type: 'reasoning', id: 'rs_bare', summary: [] }]
   const m2 = structuredClone(messages) as Json[]
@@ -274,11 +268,11 @@ const ctx = { id: 'resp_68a1f0c2', created: 1767225600, model: 'gpt-5.5' }
 const envelope = { id: 'chatcmpl-resp_68a1f0c2', object: 'chat.completion', created: 1767225600, model: 'gpt-5.5' }
 
 t.test('non-streaming bodies → chat.completion', async (t) => {
-  const v = SPECS_MISSING ? null : schema('openai', 'CreateChatCompletionResponse')
+  const v = schema('openai', 'CreateChatCompletionResponse')
   const bodies = readdirSync(streamsDir).filter((f) => f.endsWith('.response.json') && f !== 'error.response.json')
   for (const f of bodies) {
     const out = await runTransform(BODY, recorded(f), { ctx })
-    if (v) t.ok(v(out), `${f}: ${explain(v)}`)
+    t.ok(v(out), `${f}: ${explain(v)}`)
   }
 
   t.same(await runTransform(BODY, recorded('tool_call.response.json'), { ctx }), {
@@ -481,7 +475,7 @@ const reconstructed = (r: Awaited<ReturnType<typeof stream>>) => {
 }
 
 t.test('every scenario: reconstructed answer, finish_reason, usage; strict chunks', async (t) => {
-  const v = SPECS_MISSING ? null : schema('openai', 'CreateChatCompletionStreamResponse')
+  const v = schema('openai', 'CreateChatCompletionStreamResponse')
   for (const [name, want] of Object.entries(scenarios)) {
     const r = await stream(sseOf(name))
     t.notOk(r.httpError, `${name}: no HTTP error`)
@@ -494,7 +488,7 @@ t.test('every scenario: reconstructed answer, finish_reason, usage; strict chunk
     t.same(r.frames.at(-2), { ...head, choices: [], usage: want.usage[0] }, `${name}: usage chunk`)
     t.notOk(r.text.includes('event:') || r.text.includes('response.'), `${name}: no upstream event leaks`)
     for (const f of r.frames) if (typeof f !== 'string') t.same(Object.keys(f).slice(0, 4), ['id', 'object', 'created', 'model'])
-    if (v) for (const [i, f] of r.frames.entries()) if (f !== '[DONE]') t.ok(v(f), `${name} frame ${i}: ${explain(v)}`)
+    for (const [i, f] of r.frames.entries()) if (f !== '[DONE]') t.ok(v(f), `${name} frame ${i}: ${explain(v)}`)
   }
 })
 
