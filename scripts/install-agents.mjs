@@ -28,7 +28,7 @@ function binOf(dir, pkg, name) {
 
 /** Runs `bin --version` and checks it names the pinned version. */
 function check(bin, version) {
-  const out = execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] })
+  const out = execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] })
   if (!out.includes(version)) throw new Error(`${bin} --version printed ${JSON.stringify(out.trim())}, not ${version}`)
 }
 
@@ -56,9 +56,9 @@ function install(name, { pkg, version }) {
   return binOf(dir, pkg, name)
 }
 
-mkdirSync(cache, { recursive: true })
 const bins = {}
 try {
+  mkdirSync(cache, { recursive: true })
   for (const [name, spec] of Object.entries(AGENTS)) bins[name] = install(name, spec)
 } catch (e) {
   process.stderr.write(`install-agents: failed: ${e.message}\n`)
