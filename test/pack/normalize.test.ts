@@ -269,7 +269,7 @@ t.test('A: items, parts and parameters beyond the fixtures', async (t) => {
         { id: 'call_b', type: 'function', function: { name: 'Grep', arguments: '{"pattern":"x"}' } },
       ], reasoning_items: [{ type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'enc1' }] },
       { role: 'tool', tool_call_id: 'call_a', content: 'A' },
-      { role: 'tool', tool_call_id: 'call_b', content: 'B1\n\nB2' },
+      { role: 'tool', tool_call_id: 'call_b', content: 'B1B2' }, // the tool's text parts joined with nothing: its output unchanged
       { role: 'assistant', content: null,
         tool_calls: [{ id: 'call_c', type: 'custom', custom: { name: 'ApplyPatch', input: '*** Begin Patch\n*** End Patch' } }],
         reasoning_items: [{ type: 'reasoning', id: 'rs_2', summary: [], encrypted_content: 'enc2' }] },
@@ -675,7 +675,7 @@ t.test('C: images, thinking, parallel tool_use, results before text, top-level s
         { type: 'text', text: 'file a' },
         { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,BBBB', detail: 'auto' } },
       ] },
-      { role: 'tool', tool_call_id: 'toolu_2', content: 'x\n\ny' },
+      { role: 'tool', tool_call_id: 'toolu_2', content: 'xy' }, // joined with nothing, as the tool wrote it
       { role: 'user', content: [{ type: 'text', text: 'also this' }] },
     ],
     tools: [
