@@ -480,6 +480,52 @@ t.test('B: parts, mirrors, empty turns, custom calls in both envelopes, paramete
   })
 })
 
+t.test('B: files, audio, a refusal and the deprecated function calling → the neutral form', async (t) => {
+  const pdf = 'data:application/pdf;base64,JVBERi0x'
+  const out = await normalize({
+    model: 'm',
+    messages: [
+      { role: 'user', content: [
+        { type: 'text', text: 'read' },
+        { type: 'file', file: { filename: 'a.pdf', file_data: pdf } },
+        { type: 'file', file: { file_id: 'file-1' } },
+        { type: 'file', file: { filename: 'notes.md', file_data: 'IyBoaQ==' } },
+        { type: 'input_audio', input_audio: { data: 'UklG', format: 'mp3' } },
+        { type: 'video_url', video_url: { url: 'https://x/v.mp4' } },
+      ] },
+      { role: 'assistant', content: null, refusal: 'No.' },
+      { role: 'assistant', content: null, function_call: { name: 'f', arguments: '{"a":1}' } },
+      { role: 'function', name: 'f', content: 'done' },
+      { role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0x' }, title: 'd.pdf' }] },
+    ],
+    functions: [{ name: 'f', parameters: { type: 'object', properties: {} } }],
+    function_call: { name: 'f' },
+  })
+  t.same(neutralProblems(out).filter((x) => !x.includes('video_url')), [], 'a valid neutral form (the unknown part aside)')
+  t.strictSame(out, {
+    model: 'm',
+    stream: false,
+    messages: [
+      { role: 'user', content: [
+        { type: 'text', text: 'read' },
+        { type: 'file', file: { file_data: pdf, filename: 'a.pdf' }, media_type: 'application/pdf', at: 'messages[0].content[1]' },
+        { type: 'file', file: { file_id: 'file-1' }, at: 'messages[0].content[2]' },
+        { type: 'file', file: { file_data: 'IyBoaQ==', filename: 'notes.md' }, media_type: 'text/markdown', at: 'messages[0].content[3]' },
+        { type: 'input_audio', input_audio: { data: 'UklG', format: 'mp3' }, at: 'messages[0].content[4]' },
+        { type: 'video_url', video_url: { url: 'https://x/v.mp4' }, at: 'messages[0].content[5]' },
+      ] },
+      { role: 'assistant', content: 'No.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_fn_2', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+      { role: 'tool', tool_call_id: 'call_fn_2', content: 'done' },
+      { role: 'user', content: [
+        { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0x', filename: 'd.pdf' }, media_type: 'application/pdf', at: 'messages[4].content[0]' },
+      ] },
+    ],
+    tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }],
+    tool_choice: { type: 'function', function: { name: 'f' } },
+  })
+})
+
 t.test('tool_choice in every dialect\'s spelling', async (t) => {
   const tools = [{ type: 'function', name: 'F' }, { type: 'custom', name: 'C' }]
   const cases: [unknown, unknown][] = [
