@@ -234,6 +234,7 @@ t.test('10: stop on Responses is a 400; seed is a declared drop on Responses and
   refused(t, await call('openai', { messages: hello, stop: ['END'] }), 'openai', 'stop', /stop/)
   refused(t, await call('openai', { messages: hello, stop: 'END' }), 'openai', 'stop', /stop/)
   t.equal((await call('openai', { messages: hello, stop: [] })).status, 200, 'an empty stop list asks for nothing')
+  refused(t, await call('openai', { messages: hello, stop_sequences: ['END'] }), 'openai', 'stop_sequences', /stop_sequences/)
 
   // seed: declared under drops: in rules/30-chat.yaml (lint checks it on rules/examples/*/seed-*.yaml)
   for (const up of ['openai', 'anthropic'] as const) {
