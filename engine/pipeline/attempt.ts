@@ -81,7 +81,7 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
     const upHeaders = flatHeaders(upRes.headers)
 
     if (upRes.statusCode >= 400) {
-      const text = c.redact(await readText(upRes.body, 1 << 20))
+      const text = c.redact(await readText(upRes.body, 1 << 20, up, rule))
       const reply = await transformError(target.response, rule, up.name, upRes.statusCode, text, upHeaders, bindings)
       ;(trace.failures ??= []).push({ upstream: up.name, code: `HTTP_${upRes.statusCode}` })
       return { reply, status: upRes.statusCode, on: failureKind(upRes.statusCode), retryAfterMs: retryAfter(upHeaders) }
@@ -93,7 +93,7 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
       return null
     }
     if (target.response.body) {
-      const text = await upRes.body.text()
+      const text = await upRes.body.text().catch((err: unknown) => { throw brokenOff(err, up, rule) })
       let parsed: unknown
       try { parsed = JSON.parse(text) } catch {
         throw new RouteError('RE_UPSTREAM_ERROR', `upstream '${up.name}' answered ${upRes.statusCode} with a body that is not JSON (rule '${rule}')`, { rule, upstream: up.name })
@@ -192,15 +192,28 @@ async function passThrough(upRes: Dispatcher.ResponseData<unknown>, res: ServerR
   res.end()
 }
 
-async function readText(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+/** An upstream error body (at most `max` bytes). */
+async function readText(body: Dispatcher.ResponseData['body'], max: number, up: Upstream, rule: string): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
-  for await (const c of body) {
-    size += (c as Buffer).length
-    if (size > max) { body.destroy(); break }
-    chunks.push(c as Buffer)
+  try {
+    for await (const c of body) {
+      size += (c as Buffer).length
+      if (size > max) { body.destroy(); break }
+      chunks.push(c as Buffer)
+    }
+  } catch (err) {
+    throw brokenOff(err, up, rule)
   }
   return Buffer.concat(chunks).toString('utf8')
+}
+
+/** A body the upstream broke off (the socket closed before its end): the upstream's failure, 502 and
+ *  retried like a reset before the first frame (`connect`), not an internal error. */
+function brokenOff(err: unknown, up: Upstream, rule: string): RouteError {
+  if (err instanceof RouteError) return err
+  const e = err as { code?: string; message?: string }
+  return new RouteError('RE_UPSTREAM_UNREACHABLE', `upstream '${up.name}' broke off its reply: ${[e.code, e.message].filter(Boolean).join(' ')} (rule '${rule}')`, { rule, upstream: up.name, cause: err })
 }
 
 async function render(t: Template, body: unknown, bindings: Record<string, unknown>, rule: string): Promise<string> {

@@ -57,6 +57,12 @@ rules:
   - name: refused
     match: { path: /refused }
     upstream: { to: refused }
+  - name: whole
+    match: { path: "/whole/**" }
+    upstream: { to: flaky, path: '{$ctx.path}' }
+    retry: { attempts: 1, backoff: 20, on: [connect] }
+    response:
+      body: '{"got": $}'
   - name: narrow
     match: { path: "/narrow/**" }
     upstream: { to: narrow, path: '{$ctx.path}' }
@@ -172,6 +178,28 @@ t.test('reset during the stream: the frames so far, the error step, an error fra
   t.match(frames[1], { text: /^\[error\] upstream 'flaky' is unreachable: UND_ERR_SOCKET the stream broke: other side closed \(rule 'plain'\)$/ })
   t.match(frames[2], { error: { code: 'RE_UPSTREAM_UNREACHABLE', type: 'upstream_error', param: null } })
   t.equal(frames[3], '[DONE]')
+})
+
+t.test('a JSON body broken off mid-way: the upstream failed (502), retried as a reset (connect)', async (t) => {
+  const cut: Handler = (res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '40' })
+    res.write('{"answer": "half', () => res.destroy())
+  }
+  const whole: Handler = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"answer": "all"}')
+  script.set('/whole/cut-once', [cut, whole])
+  const once = await post('/whole/cut-once')
+  t.same({ status: once.status, json: once.json, calls: calls.get('/whole/cut-once')!.length }, { status: 200, json: { got: { answer: 'all' } }, calls: 2 })
+
+  script.set('/whole/cut-always', [cut])
+  const always = await post('/whole/cut-always')
+  t.equal(always.status, 502)
+  t.same(always.json.error, {
+    message: "upstream 'flaky' broke off its reply: UND_ERR_SOCKET other side closed (rule 'whole')",
+    type: 'upstream_error',
+    param: null,
+    code: 'RE_UPSTREAM_UNREACHABLE',
+  })
+  t.equal(calls.get('/whole/cut-always')!.length, 2, 'tried twice')
 })
 
 t.test('no response headers in time: 504 RE_UPSTREAM_TIMEOUT', async (t) => {

@@ -269,7 +269,7 @@ t.test('A: items, parts and parameters beyond the fixtures', async (t) => {
         { id: 'call_b', type: 'function', function: { name: 'Grep', arguments: '{"pattern":"x"}' } },
       ], reasoning_items: [{ type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'enc1' }] },
       { role: 'tool', tool_call_id: 'call_a', content: 'A' },
-      { role: 'tool', tool_call_id: 'call_b', content: 'B1\n\nB2' },
+      { role: 'tool', tool_call_id: 'call_b', content: 'B1B2' }, // the tool's text parts joined with nothing: its output unchanged
       { role: 'assistant', content: null,
         tool_calls: [{ id: 'call_c', type: 'custom', custom: { name: 'ApplyPatch', input: '*** Begin Patch\n*** End Patch' } }],
         reasoning_items: [{ type: 'reasoning', id: 'rs_2', summary: [], encrypted_content: 'enc2' }] },
@@ -480,6 +480,52 @@ t.test('B: parts, mirrors, empty turns, custom calls in both envelopes, paramete
   })
 })
 
+t.test('B: files, audio, a refusal and the deprecated function calling → the neutral form', async (t) => {
+  const pdf = 'data:application/pdf;base64,JVBERi0x'
+  const out = await normalize({
+    model: 'm',
+    messages: [
+      { role: 'user', content: [
+        { type: 'text', text: 'read' },
+        { type: 'file', file: { filename: 'a.pdf', file_data: pdf } },
+        { type: 'file', file: { file_id: 'file-1' } },
+        { type: 'file', file: { filename: 'notes.md', file_data: 'IyBoaQ==' } },
+        { type: 'input_audio', input_audio: { data: 'UklG', format: 'mp3' } },
+        { type: 'video_url', video_url: { url: 'https://x/v.mp4' } },
+      ] },
+      { role: 'assistant', content: null, refusal: 'No.' },
+      { role: 'assistant', content: null, function_call: { name: 'f', arguments: '{"a":1}' } },
+      { role: 'function', name: 'f', content: 'done' },
+      { role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0x' }, title: 'd.pdf' }] },
+    ],
+    functions: [{ name: 'f', parameters: { type: 'object', properties: {} } }],
+    function_call: { name: 'f' },
+  })
+  t.same(neutralProblems(out).filter((x) => !x.includes('video_url')), [], 'a valid neutral form (the unknown part aside)')
+  t.strictSame(out, {
+    model: 'm',
+    stream: false,
+    messages: [
+      { role: 'user', content: [
+        { type: 'text', text: 'read' },
+        { type: 'file', file: { file_data: pdf, filename: 'a.pdf' }, media_type: 'application/pdf', at: 'messages[0].content[1]' },
+        { type: 'file', file: { file_id: 'file-1' }, at: 'messages[0].content[2]' },
+        { type: 'file', file: { file_data: 'IyBoaQ==', filename: 'notes.md' }, media_type: 'text/markdown', at: 'messages[0].content[3]' },
+        { type: 'input_audio', input_audio: { data: 'UklG', format: 'mp3' }, at: 'messages[0].content[4]' },
+        { type: 'video_url', video_url: { url: 'https://x/v.mp4' }, at: 'messages[0].content[5]' },
+      ] },
+      { role: 'assistant', content: 'No.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_fn_2', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+      { role: 'tool', tool_call_id: 'call_fn_2', content: 'done' },
+      { role: 'user', content: [
+        { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0x', filename: 'd.pdf' }, media_type: 'application/pdf', at: 'messages[4].content[0]' },
+      ] },
+    ],
+    tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }],
+    tool_choice: { type: 'function', function: { name: 'f' } },
+  })
+})
+
 t.test('tool_choice in every dialect\'s spelling', async (t) => {
   const tools = [{ type: 'function', name: 'F' }, { type: 'custom', name: 'C' }]
   const cases: [unknown, unknown][] = [
@@ -675,7 +721,7 @@ t.test('C: images, thinking, parallel tool_use, results before text, top-level s
         { type: 'text', text: 'file a' },
         { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,BBBB', detail: 'auto' } },
       ] },
-      { role: 'tool', tool_call_id: 'toolu_2', content: 'x\n\ny' },
+      { role: 'tool', tool_call_id: 'toolu_2', content: 'xy' }, // joined with nothing, as the tool wrote it
       { role: 'user', content: [{ type: 'text', text: 'also this' }] },
     ],
     tools: [

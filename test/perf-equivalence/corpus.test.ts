@@ -1,8 +1,9 @@
 // Compiled expressions ≡ jsonata's interpreter, on the shipped rules as the engine runs them: every
-// rule's request pipeline on every request fixture, every response body and error transform on every
-// upstream reply, every stream program on every transcript (event by event, end and error paths), and
-// the same again on a generated corpus (fixtures mutated at random, seeded). The engine runs in check
-// mode (engine/expr/check.ts): each evaluation runs in both, and any difference fails this test.
+// rule's request pipeline on every request fixture (cursor/, requests/, the transcripts' requests),
+// every response body and error transform on every upstream reply, every stream program on every
+// transcript (event by event, end and error paths), and the same again on a generated corpus
+// (fixtures mutated at random, seeded). The engine runs in check mode (engine/expr/check.ts): each
+// evaluation runs in both, and any difference fails this test.
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,7 +29,7 @@ const UPSTREAM_DIR: Record<string, string> = { openai: 'streams/responses/', ant
 const { ruleset, problems } = await loadRuleset(new URL('../../rules/', import.meta.url).pathname)
 if (!ruleset) throw new Error(problems.items.map((p) => p.message).join('\n'))
 const rules = ruleset.rules.filter((r) => r.upstream && r.request.length > 0)
-const requests = [...list('cursor/', /^(?!expected).*\.json$/), ...Object.values(UPSTREAM_DIR).flatMap((d) => list(d, /\.request\.json$/))].map((f) => ({ name: f, body: json(f) }))
+const requests = [...list('cursor/', /^(?!expected).*\.json$/), ...list('requests/', /\.json$/), ...Object.values(UPSTREAM_DIR).flatMap((d) => list(d, /\.request\.json$/))].map((f) => ({ name: f, body: json(f) }))
 
 function bindings(rule: (typeof rules)[number], request: unknown, store: InstanceType<typeof MemoryStore>): Record<string, unknown> {
   return {
