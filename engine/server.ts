@@ -6,6 +6,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { inboundKey } from './credentials.js'
 import { RouteError } from './errors.js'
 import type { Logger } from './log.js'
 import { Metrics } from './metrics.js'
@@ -229,8 +230,7 @@ function health(res: ServerResponse, holder: RulesetHolder): void {
 }
 
 function authorized(req: IncomingMessage, keys: Buffer[]): boolean {
-  const auth = req.headers.authorization
-  const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : (req.headers['x-api-key'] as string | undefined)
+  const given = inboundKey(req.headers)
   if (!given) return false
   const d = digest(given)
   // Compare against every key so the time taken does not depend on which one matched.

@@ -5,6 +5,7 @@
 // does not change the rules it runs on.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
+import { credentialHeaders } from '../credentials.js'
 import { asRouteError, RouteError } from '../errors.js'
 import { evaluate } from '../expr/evaluate.js'
 import { randomId } from '../random-id.js'
@@ -50,7 +51,6 @@ export interface Trace {
 }
 
 const ID_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789'
-const CREDENTIALS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'proxy-authorization'])
 
 export async function proxy(req: IncomingMessage, res: ServerResponse, deps: ProxyDeps, trace: Trace): Promise<void> {
   const t0 = performance.now()
@@ -63,7 +63,7 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
     const url = new URL(req.url ?? '/', 'http://x')
     const body = await receive(req, deps.limits)
     const input = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body }
-    obs?.received?.(input)
+    obs?.received?.(input, deps.ruleset)
     const m = await match(deps.ruleset, input)
     obs?.matched?.(m)
     const rule = m.rule
@@ -79,7 +79,7 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
         method: req.method,
         rule: rule.name,
         upstream: rule.upstream?.name,
-        headers: exposedHeaders(req),
+        headers: exposedHeaders(req, credentialHeaders(deps.ruleset)),
         query: Object.fromEntries(url.searchParams),
       },
       vars: rule.vars,
@@ -119,8 +119,8 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
   }
 }
 
-function exposedHeaders(req: IncomingMessage): Record<string, string> {
+function exposedHeaders(req: IncomingMessage, credentials: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !CREDENTIALS.has(k)) out[k] = Array.isArray(v) ? v.join(', ') : v
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !credentials.has(k)) out[k] = Array.isArray(v) ? v.join(', ') : v
   return out
 }

@@ -178,6 +178,7 @@ class Compiler {
       base: base.value.replace(/\/+$/, ''),
       baseVars: base.refs.map((r) => r.name),
       headers,
+      declaredHeaders: Object.keys(u.headers ?? {}).map((h) => h.toLowerCase()),
       secrets: secrets.filter((s) => s.length >= 4),
       forward: (u.forward ?? []).map((f: string) => f.toLowerCase()),
       timeouts: { ...DEFAULT_TIMEOUTS, ...(u.timeouts ?? {}) },

@@ -63,6 +63,8 @@ export interface Upstream {
   baseVars: string[]
   /** Header name → value; values with unset variables are left out at load. */
   headers: Record<string, string>
+  /** Every header name the upstream declares, sent or not (lower-case): credentials in a client's headers. */
+  declaredHeaders: string[]
   /** Header values that came from the environment: masked wherever headers are shown. */
   secrets: string[]
   forward: string[]
