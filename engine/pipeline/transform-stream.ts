@@ -9,6 +9,7 @@ import { isPromise, then } from '../expr/runtime.js'
 import type { SseEvent } from '../sse/decode.js'
 import { encodeData, encodeJson } from '../sse/encode.js'
 import type { PlacedExpr, StreamProgram, StreamStep } from '../ruleset/ruleset.js'
+import { errorInput } from './write-error.js'
 
 type Out = { text: string; stop: boolean }
 type Maybe<T> = T | Promise<T>
@@ -19,8 +20,12 @@ export interface StreamRun {
   onEvent(ev: SseEvent): Maybe<Out>
   /** Frames for the end of the upstream stream, then the done sentinel. */
   onEnd(): Maybe<string>
-  /** Frames that tell the client about a failure after the stream started, then the sentinel. */
-  onError(err: RouteError): Maybe<string>
+  /**
+   * Frames that tell the client about a failure after the stream started: the program's error step,
+   * then `frame` (the error writer's body: an object, a string or a list of them; no envelope), then
+   * the sentinel.
+   */
+  onError(err: RouteError, frame: unknown): Maybe<string>
 }
 
 const NOTHING: Out = Object.freeze({ text: '', stop: false })
@@ -42,12 +47,12 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
     })
   }
 
-  function frames(out: unknown): string {
+  function frames(out: unknown, plain = false): string {
     let text = ''
     for (const item of Array.isArray(out) ? out : [out]) {
       if (item === undefined || item === null) continue
       if (typeof item === 'string') text += encodeData(item)
-      else text += envelope && isPlainObject(item) ? envelope.encode(item) : encodeJson(item)
+      else text += envelope && !plain && isPlainObject(item) ? envelope.encode(item) : encodeJson(item)
     }
     return text
   }
@@ -94,10 +99,10 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
     onEnd() {
       return program.end ? then(run(program.end, null), (r) => r.text + sentinel) : sentinel
     },
-    onError(err) {
-      const tail = encodeJson(err.toBody()) + sentinel
+    onError(err, frame) {
+      const tail = frames(frame, true) + sentinel
       if (!program.error) return tail
-      bindings.error = { message: err.message, type: err.type, code: err.code, status: err.status }
+      bindings.error = errorInput(err, true)
       try {
         const r = run(program.error, null)
         // whatever happens in the error step, the error frame still goes out

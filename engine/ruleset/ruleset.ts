@@ -113,6 +113,8 @@ export interface Target {
 export interface Rule {
   name: string
   at: Place
+  /** Writes this rule's errors for its client (`errors:`); null: the writer for the request path. */
+  errors: PlacedExpr | null
   match: Matcher
   /** The ruleset's vars merged with the rule's own. */
   vars: Record<string, unknown>
@@ -122,6 +124,15 @@ export interface Rule {
   response: ResponseSpec
   /** The rule's own request/upstream/response first, then its fallbacks; empty for a `reply` rule. */
   targets: readonly Target[]
+}
+
+/**
+ * An error writer: a transform from the engine's error ({status, kind, code, message, …}) to the
+ * client's {status?, body, headers?}. `paths` null: the writer for every path no other one names.
+ */
+export interface ErrorWriter {
+  paths: ((path: string) => boolean) | null
+  write: PlacedExpr
 }
 
 export interface Alias {
@@ -142,6 +153,8 @@ export interface Ruleset {
   aliases: ReadonlyMap<string, Alias>
   models: readonly { id: string; owned_by: string }[]
   vars: Record<string, unknown>
+  /** `errors:` of every file, in order, the one without a path last: the first whose paths match writes. */
+  errorWriters: readonly ErrorWriter[]
   /** sha256 of every file's path and content. */
   hash: string
   loadedAt: Date
