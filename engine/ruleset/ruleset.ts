@@ -48,6 +48,9 @@ export interface StreamStep {
 export interface StreamProgram {
   initialState: Record<string, unknown>
   envelope: PlacedExpr | null
+  /** The field of each emitted object that names its SSE event (`event: <value>`); null: no event lines. */
+  event: string | null
+  /** Data written last, also after an error (e.g. [DONE]); null: nothing. */
   done: string | null
   keepaliveMs: number | null
   on: ReadonlyMap<string, readonly StreamStep[]>

@@ -20,11 +20,28 @@ rules:
   - name: messages
     match: { method: POST, path: /v1/messages, model: claude-* }
     upstream: { to: mock, path: '/{$ctx.rule}' }
+    response:
+      stream:
+        event: type
+        on:
+          text: { emit: '{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}' }
+          bad: { fail: '{"message": "in-band: " & msg, "status": 529}' }
+          "*": {}
+        end: { emit: '{"type": "message_stop"}' }
   - name: responses
     match: { method: POST, path: /v1/responses }
     upstream: { to: mock, path: '/{$ctx.rule}' }
     response:
       error: '{"message": "upstream said: " & body.error.message, "code": body.error.code, "status": status = 400 ? 400 : 502}'
+      stream:
+        event: type
+        on:
+          text:
+            - when: $state.started
+              emit: '{"type": "response.output_text.delta", "delta": text}'
+            - state: '{"started": true}'
+              emit: '[{"type": "response.created", "response": {"id": "resp_" & $ctx.id}}, {"type": "response.output_text.delta", "delta": text}]'
+          "*": {}
   - name: own-writer
     match: { method: POST, path: /v1/messages, model: own }
     errors: '{"status": 418, "body": {"rule": rule, "said": message}, "headers": {"x-written-by": "own-writer"}}'
@@ -89,4 +106,46 @@ t.test("upstream errors go through the same writer; retry-after is kept", async 
   upstream['/responses'] = (res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"too long","code":"context_length_exceeded"}}')
   const mapped = await post('/v1/responses', { model: 'gpt-x' })
   t.same([mapped.status, mapped.json], [400, { error: { message: 'upstream said: too long', type: 'invalid_request_error', param: null, code: 'context_length_exceeded' } }], 'response.error maps, the writer writes')
+})
+
+const sse = (res: any, text: string) => res.writeHead(200, { 'content-type': 'text/event-stream' }).end(text)
+
+t.test('streams: event lines named by the frame; a failure after the first frame is the writer\'s frame, no terminator', async (t) => {
+  upstream['/messages'] = (res) => sse(res, 'event: text\ndata: {"text":"a"}\n\nevent: text\ndata: {"text":"b"}\n\n')
+  const ok = await request(engine.url + '/v1/messages', { method: 'POST', body: '{"model":"claude-x"}' })
+  t.equal(await ok.body.text(),
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}\n\n' +
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"b"}}\n\n' +
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n', 'every frame named, no [DONE]')
+
+  upstream['/messages'] = (res) => sse(res, 'event: text\ndata: {"text":"a"}\n\nevent: bad\ndata: {"msg":"overloaded"}\n\n')
+  const mid = await request(engine.url + '/v1/messages', { method: 'POST', body: '{"model":"claude-x"}' })
+  t.equal(mid.statusCode, 200)
+  t.equal(await mid.body.text(),
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}\n\n' +
+    'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"in-band: overloaded"}}\n\n', 'the Messages error event, then the end')
+
+  upstream['/messages'] = (res) => sse(res, 'event: bad\ndata: {"msg":"overloaded"}\n\n')
+  const first = await post('/v1/messages', { model: 'claude-x' })
+  t.same([first.status, first.headers['content-type'], first.json], [529, 'application/json', { type: 'error', error: { type: 'overloaded_error', message: 'in-band: overloaded' } }], 'before the first frame: an HTTP error')
+
+  upstream['/responses'] = (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write('event: text\ndata: {"text":"a"}\n\n')
+    setTimeout(() => res.destroy(), 20)
+  }
+  const cut = await request(engine.url + '/v1/responses', { method: 'POST', body: '{"model":"gpt-x"}' })
+  const text = await cut.body.text()
+  const blocks = text.split('\n\n').filter(Boolean)
+  t.equal(blocks.length, 3, text)
+  const id = /"id":"(resp_[a-z0-9]{24})"/.exec(blocks[0]!)?.[1]
+  t.ok(id, 'the response id the program wrote')
+  t.equal(blocks[0], `event: response.created\ndata: {"type":"response.created","response":{"id":"${id}"}}`)
+  t.equal(blocks[1], 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"a"}')
+  const [line, data] = blocks[2]!.split('\n')
+  t.equal(line, 'event: response.failed')
+  const failed = JSON.parse(data!.slice('data: '.length))
+  t.same(Object.keys(failed), ['type', 'response'])
+  t.same({ ...failed.response, error: { ...failed.response.error, message: '' } }, { id, object: 'response', status: 'failed', error: { code: 'RE_UPSTREAM_UNREACHABLE', message: '' } }, 'response.failed under the same id')
+  t.match(failed.response.error.message, /^upstream 'mock' is unreachable: .* \(rule 'responses'\)$/)
 })

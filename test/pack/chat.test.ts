@@ -510,13 +510,18 @@ t.test('chat-stream: usage when the client did not ask', async (t) => {
 
 t.test('chat-stream: in-band errors', async (t) => {
   const { sse, request } = scenario('error_midstream')
-  const mid = await runStream(STREAM, sse, streamOpts(request, { usage_always: true }))
+  const mid = await runStream(STREAM, sse, streamOpts(request, { usage_always: true, error_text: true }))
   checkFrames(t, mid.frames, 'error_midstream')
   const text = 'Upstream test failed during the stream: The server had an error while processing your request. Sorry about that! (route-engine rule test)'
-  t.equal(rebuild(mid.frames).content, `The capital of France${'\n\n'}${text}`, 'the error text reaches the user as content')
+  t.equal(rebuild(mid.frames).content, `The capital of France${'\n\n'}${text}`, 'the error text reaches the user as content (error_text: /cursor)')
   t.same(mid.frames.at(-2), { error: { message: text, type: 'upstream_error', param: null, code: 'RE_UPSTREAM_STREAM' } })
   t.same(rebuild(mid.frames).finish, [], 'no finish chunk after a failure')
   t.same(rebuild(mid.frames).usage, [], 'no usage chunk after a failure')
+  const v1 = await runStream(STREAM, sse, streamOpts(request, { usage_always: true }))
+  checkFrames(t, v1.frames, 'error_midstream on /v1')
+  t.equal(rebuild(v1.frames).content, 'The capital of France', 'off /cursor no text the model never said')
+  t.same(v1.frames.slice(-2), [{ error: { message: text, type: 'upstream_error', param: null, code: 'RE_UPSTREAM_STREAM' } }, '[DONE]'], 'only the error frame, then [DONE]')
+  t.same(v1.frames.slice(0, -2), mid.frames.slice(0, -3), 'the frames before the failure are the same')
 
   const errorLine = sse.split('\n\n').find((e) => e.startsWith('data: {"error"'))!
   const first = await runStream(STREAM, `${errorLine}\n\n`, streamOpts(request))
@@ -529,7 +534,7 @@ t.test('chat-stream: in-band errors', async (t) => {
   const vllm = await runStream(STREAM, 'data: {"object":"error","message":"prompt too long","type":"BadRequestError","param":null,"code":400}\n\n', streamOpts(request))
   t.equal(vllm.httpError?.status, 400, "vLLM's older error object")
 
-  const mirrored = await runStream(STREAM, readText(`${CC}reasoning_content.sse`).split('\n\n').slice(0, 3).join('\n\n') + '\n\n' + errorLine + '\n\n', streamOpts(request, { reasoning_mirror: true }))
+  const mirrored = await runStream(STREAM, readText(`${CC}reasoning_content.sse`).split('\n\n').slice(0, 3).join('\n\n') + '\n\n' + errorLine + '\n\n', streamOpts(request, { reasoning_mirror: true, error_text: true }))
   t.ok(rebuild(mirrored.frames).content.endsWith(`${mirrorClose}\n\n${text}`), 'an open mirror block is closed before the error text')
 })
 
