@@ -1,29 +1,30 @@
 // Every failure the engine can answer with: a stable code, a kind, an HTTP status and, when known,
-// the rule and the place in a rule file. reply-error.ts is the one place these become responses.
+// the rule and the place in a rule file. No client dialect: the rules' error writers say how an
+// error is written for its client (pipeline/write-error.ts).
 
 export type ErrorKind = 'client' | 'auth' | 'no-rule' | 'transform' | 'upstream' | 'timeout' | 'config' | 'server'
 
 export const ERROR_CODES = {
-  RE_BAD_JSON: { kind: 'client', status: 400, type: 'invalid_request_error' },
-  RE_BAD_REQUEST: { kind: 'client', status: 400, type: 'invalid_request_error' },
-  RE_BODY_TOO_LARGE: { kind: 'client', status: 413, type: 'invalid_request_error' },
-  RE_TOO_DEEP: { kind: 'client', status: 400, type: 'invalid_request_error' },
-  RE_HEADERS_TOO_LARGE: { kind: 'client', status: 431, type: 'invalid_request_error' },
-  RE_REQUEST_TIMEOUT: { kind: 'client', status: 408, type: 'invalid_request_error' },
-  RE_UNAUTHORIZED: { kind: 'auth', status: 401, type: 'authentication_error' },
-  RE_NO_RULE: { kind: 'no-rule', status: 404, type: 'invalid_request_error' },
-  RE_TRANSFORM_FAILED: { kind: 'transform', status: 500, type: 'server_error' },
-  RE_TRANSFORM_TIMEOUT: { kind: 'transform', status: 500, type: 'server_error' },
-  RE_RULE_FAILED: { kind: 'transform', status: 400, type: 'invalid_request_error' },
-  RE_UPSTREAM_UNCONFIGURED: { kind: 'config', status: 400, type: 'invalid_request_error' },
-  RE_UPSTREAM_UNREACHABLE: { kind: 'upstream', status: 502, type: 'upstream_error' },
-  RE_UPSTREAM_ERROR: { kind: 'upstream', status: 502, type: 'upstream_error' },
-  RE_UPSTREAM_STREAM: { kind: 'upstream', status: 502, type: 'upstream_error' },
-  RE_UPSTREAM_TIMEOUT: { kind: 'timeout', status: 504, type: 'timeout_error' },
-  RE_UPSTREAM_BUSY: { kind: 'upstream', status: 503, type: 'upstream_error' },
-  RE_UNAVAILABLE: { kind: 'server', status: 503, type: 'server_error' },
-  RE_INTERNAL: { kind: 'transform', status: 500, type: 'server_error' },
-} as const satisfies Record<string, { kind: ErrorKind; status: number; type: string }>
+  RE_BAD_JSON: { kind: 'client', status: 400 },
+  RE_BAD_REQUEST: { kind: 'client', status: 400 },
+  RE_BODY_TOO_LARGE: { kind: 'client', status: 413 },
+  RE_TOO_DEEP: { kind: 'client', status: 400 },
+  RE_HEADERS_TOO_LARGE: { kind: 'client', status: 431 },
+  RE_REQUEST_TIMEOUT: { kind: 'client', status: 408 },
+  RE_UNAUTHORIZED: { kind: 'auth', status: 401 },
+  RE_NO_RULE: { kind: 'no-rule', status: 404 },
+  RE_TRANSFORM_FAILED: { kind: 'transform', status: 500 },
+  RE_TRANSFORM_TIMEOUT: { kind: 'transform', status: 500 },
+  RE_RULE_FAILED: { kind: 'transform', status: 400 },
+  RE_UPSTREAM_UNCONFIGURED: { kind: 'config', status: 400 },
+  RE_UPSTREAM_UNREACHABLE: { kind: 'upstream', status: 502 },
+  RE_UPSTREAM_ERROR: { kind: 'upstream', status: 502 },
+  RE_UPSTREAM_STREAM: { kind: 'upstream', status: 502 },
+  RE_UPSTREAM_TIMEOUT: { kind: 'timeout', status: 504 },
+  RE_UPSTREAM_BUSY: { kind: 'upstream', status: 503 },
+  RE_UNAVAILABLE: { kind: 'server', status: 503 },
+  RE_INTERNAL: { kind: 'transform', status: 500 },
+} as const satisfies Record<string, { kind: ErrorKind; status: number }>
 
 export type ErrorCode = keyof typeof ERROR_CODES
 
@@ -38,6 +39,7 @@ export interface RouteErrorOptions {
   upstream?: string
   at?: Place
   status?: number
+  /** The error's type, when a rule chose one (`fail`, response.error): the writer's to use or not. */
   type?: string
   param?: string | null
   headers?: Record<string, string>
@@ -50,7 +52,7 @@ export class RouteError extends Error {
   readonly code: ErrorCode
   readonly kind: ErrorKind
   readonly status: number
-  readonly type: string
+  readonly type?: string
   readonly rule?: string
   readonly upstream?: string
   readonly at?: Place
@@ -65,18 +67,13 @@ export class RouteError extends Error {
     this.code = code
     this.kind = def.kind
     this.status = opts.status ?? def.status
-    this.type = opts.type ?? def.type
+    this.type = opts.type
     this.rule = opts.rule
     this.upstream = opts.upstream
     this.at = opts.at
     this.param = opts.param ?? null
     this.headers = opts.headers
     this.clientCode = opts.clientCode
-  }
-
-  /** The OpenAI-shaped body every client gets. */
-  toBody(): { error: { message: string; type: string; param: string | null; code: string } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.clientCode ?? this.code } }
   }
 }
 

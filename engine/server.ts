@@ -6,14 +6,19 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { inboundKey } from './credentials.js'
 import { RouteError } from './errors.js'
 import type { Logger } from './log.js'
 import { Metrics } from './metrics.js'
 import { proxy, type ProxyDeps, type Trace } from './pipeline/proxy.js'
+import { replyError } from './pipeline/reply-error.js'
 import { CORS_HEADERS, replyJson } from './pipeline/reply.js'
 import { closeAgents } from './pipeline/send-upstream.js'
+import { neutralBody, serverErrors, writeError, writerFor } from './pipeline/write-error.js'
+import { isPromise } from './expr/runtime.js'
 import { formatProblem } from './ruleset/problems.js'
 import type { RulesetHolder } from './ruleset/reload.js'
+import type { Ruleset } from './ruleset/ruleset.js'
 import type { Store } from './store/store.js'
 import type { Certificate } from './tls.js'
 import type { Dispatcher } from 'undici'
@@ -95,7 +100,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const maxHeaderSize = opts.maxHeaderBytes ?? 16 * 1024
   const server = opts.tls ? createHttpsServer({ ...opts.tls, maxHeaderSize }, onRequest) : createServer({ maxHeaderSize }, onRequest)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    const status = answerClientError(err, socket, maxHeaderSize)
+    const status = answerClientError(err, socket, maxHeaderSize, opts.holder.current)
     if (status) {
       live.metrics.rejected(status)
       opts.logger.info({ status, code: err.code }, 'bad request')
@@ -156,7 +161,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
   if (path === '/readyz') return ready(res, opts.holder, live)
   if (live.draining) res.shouldKeepAlive = false
   if (path === '/metrics' && req.method === 'GET' && (!live.keys.length || authorized(req, live.keys))) {
-    return metrics(res, opts.metricsText ?? (() => live.metrics.text()), live.metrics.contentType)
+    return metrics(res, opts.metricsText ?? (() => live.metrics.text()), live.metrics.contentType, opts.holder.current)
   }
   const trace: Trace = { ms: {} }
   live.metrics.started()
@@ -164,13 +169,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
     if (live.keys.length && !authorized(req, live.keys)) {
       const err = new RouteError('RE_UNAUTHORIZED', 'missing or wrong API key: send one of ROUTE_ENGINE_KEYS as "Authorization: Bearer <key>"')
       trace.code = err.code
-      replyJson(res, err.status, err.toBody())
+      await replyError(res, err, serverErrors(opts.holder.current, req))
       return
     }
     if (live.draining) {
-      const err = new RouteError('RE_UNAVAILABLE', 'the server is shutting down: send the request again (another instance will answer)')
+      const err = new RouteError('RE_UNAVAILABLE', 'the server is shutting down: send the request again (another instance will answer)', { headers: { 'retry-after': '1' } })
       trace.code = err.code
-      replyJson(res, err.status, err.toBody(), { 'retry-after': '1' })
+      await replyError(res, err, serverErrors(opts.holder.current, req))
       return
     }
     await proxy(req, res, { ruleset: opts.holder.current, store: opts.store, limits: { maxBodyBytes: opts.maxBodyBytes, maxDepth: opts.maxJsonDepth }, dispatcher: opts.dispatcher, observe: opts.observe, signal: live.stop.signal }, trace)
@@ -186,7 +191,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
  * A request Node could not parse (too large a head, bad syntax, too slow) never reaches `handle`:
  * answer on the socket with the same JSON error shape. Returns the status sent, or null.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, maxHeaderSize: number): number | null {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, maxHeaderSize: number, ruleset: Ruleset): number | null {
   // Node's own handler checks the same: a response already under way on this socket cannot be replaced.
   const started = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
   if (err.code === 'ECONNRESET' || !socket.writable || started) {
@@ -198,18 +203,21 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, maxHeader
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? new RouteError('RE_REQUEST_TIMEOUT', 'bad input: the request did not arrive in time')
       : new RouteError('RE_BAD_REQUEST', `bad input: the request is not valid HTTP (${err.code ?? 'parse error'})`)
-  const body = JSON.stringify(e.toBody())
-  const cors = Object.entries(CORS_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-  socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${cors}connection: close\r\n\r\n${body}`)
-  return e.status
+  // The request line may be unreadable: the writer for every other path writes it, if it needs no await.
+  const written = writeError({ writer: writerFor(ruleset, null), bindings: { vars: ruleset.vars } }, e, false)
+  const r = isPromise(written) ? { status: e.status, body: neutralBody(e), headers: {} } : written
+  const body = r.body === undefined ? '' : JSON.stringify(r.body)
+  const headers = Object.entries({ ...r.headers, ...CORS_HEADERS }).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+  socket.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`)
+  return r.status
 }
 
-async function metrics(res: ServerResponse, text: () => Promise<string>, contentType: string): Promise<void> {
+async function metrics(res: ServerResponse, text: () => Promise<string>, contentType: string, ruleset: Ruleset): Promise<void> {
   try {
     res.writeHead(200, { 'content-type': contentType }).end(await text())
   } catch (err) {
     const e = new RouteError('RE_UNAVAILABLE', `metrics are not available now: ${(err as Error).message}`)
-    replyJson(res, e.status, e.toBody())
+    await replyError(res, e, serverErrors(ruleset, { url: '/metrics', method: 'GET' }))
   }
 }
 
@@ -229,8 +237,7 @@ function health(res: ServerResponse, holder: RulesetHolder): void {
 }
 
 function authorized(req: IncomingMessage, keys: Buffer[]): boolean {
-  const auth = req.headers.authorization
-  const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : (req.headers['x-api-key'] as string | undefined)
+  const given = inboundKey(req.headers)
   if (!given) return false
   const d = digest(given)
   // Compare against every key so the time taken does not depend on which one matched.

@@ -7,12 +7,12 @@ import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Dispatcher } from 'undici'
 import { stringify } from 'yaml'
+import { credentialHeaders } from '../credentials.js'
 import { isPlainObject } from '../expr/functions.js'
 import type { Observer } from '../pipeline/observer.js'
 import { agentFor } from '../pipeline/send-upstream.js'
 
 export const REDACTED = '[redacted]'
-const CREDENTIALS = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'set-cookie'])
 const NOT_KEPT = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'accept-encoding', 'content-encoding'])
 const SCHEMA = fileURLToPath(new URL('../../schemas/example.schema.json', import.meta.url))
 
@@ -46,8 +46,8 @@ export function captureTo(dir: string, opts: CaptureOptions): () => Observer {
     let writing: Promise<void> = Promise.resolve()
     const save = () => { writing = writing.then(() => write(ex, paths, opts)).catch(() => undefined) }
     const observer: Observer = {
-      received(input) {
-        ex.request = { method: input.method, path: input.path, headers: keptHeaders(input.headers), body: input.body }
+      received(input, ruleset) {
+        ex.request = { method: input.method, path: input.path, headers: keptHeaders(input.headers, credentialHeaders(ruleset)), body: input.body }
         save()
       },
       matched(m) {
@@ -157,11 +157,11 @@ function redactSse(text: string, paths: string[][]): string {
   })
 }
 
-function keptHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+function keptHeaders(h: Record<string, string | string[] | undefined>, credentials: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined || NOT_KEPT.has(k)) continue
-    out[k] = CREDENTIALS.has(k) ? REDACTED : Array.isArray(v) ? v.join(', ') : v
+    out[k] = credentials.has(k) ? REDACTED : Array.isArray(v) ? v.join(', ') : v
   }
   return out
 }

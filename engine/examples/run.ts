@@ -5,6 +5,7 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent, MockAgent, request } from 'undici'
+import { credentialHeaders } from '../credentials.js'
 import type { Place } from '../errors.js'
 import { resolveAlias } from '../pipeline/match.js'
 import type { Observer } from '../pipeline/observer.js'
@@ -83,7 +84,6 @@ export interface RunResult {
 }
 
 const MASK = '***'
-const CREDENTIALS = /^(authorization|proxy-authorization|x-api-key|x-goog-api-key|api-key|cookie)$/
 const PLACEHOLDER_BASE = 'http://unconfigured.invalid'
 // serve's defaults (main.ts).
 const LIMITS = { maxBodyBytes: 50 * 1024 * 1024, maxDepth: 128 }
@@ -163,7 +163,7 @@ export class Runner {
           method: call.method,
           url: mask(call.url, this.#secrets),
           path: mask(call.url.slice(up.base.length), this.#secrets),
-          headers: maskHeaders(call.headers, this.#secrets),
+          headers: maskHeaders(call.headers, this.#secrets, credentialHeaders(this.ruleset)),
           body: call.body === undefined ? undefined : JSON.parse(mask(call.body, this.#secrets)),
         }
       },
@@ -228,9 +228,9 @@ function masked(v: unknown, secrets: readonly string[]): unknown {
   return text === undefined ? undefined : JSON.parse(mask(text, secrets))
 }
 
-function maskHeaders(h: Record<string, string>, secrets: readonly string[]): Record<string, string> {
+function maskHeaders(h: Record<string, string>, secrets: readonly string[], credentials: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(h)) out[k] = CREDENTIALS.test(k) ? v.replace(/^(\w+ )?.*$/, `$1${MASK}`) : mask(v, secrets)
+  for (const [k, v] of Object.entries(h)) out[k] = credentials.has(k) ? v.replace(/^(\w+ )?.*$/, `$1${MASK}`) : mask(v, secrets)
   return out
 }
 

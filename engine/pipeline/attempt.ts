@@ -23,6 +23,7 @@ import { transformError, transformResponse } from './transform-response.js'
 import { transformRequest } from './transform-request.js'
 import { malformed, transformStream, type StreamRun } from './transform-stream.js'
 import { takeSlot } from './upstream-slots.js'
+import type { ErrorOut } from './write-error.js'
 
 export interface AttemptContext {
   req: IncomingMessage
@@ -30,6 +31,8 @@ export interface AttemptContext {
   deps: ProxyDeps
   matched: Matched
   bindings: Record<string, unknown> & { ctx: Record<string, unknown> }
+  /** How this request's errors are written. */
+  errors: ErrorOut
   /** Aborted when the client goes away or the server stops. */
   signal: AbortSignal
   trace: Trace
@@ -82,9 +85,9 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
 
     if (upRes.statusCode >= 400) {
       const text = c.redact(await readText(upRes.body, 1 << 20, up, rule))
-      const reply = await transformError(target.response, rule, up.name, upRes.statusCode, text, upHeaders, bindings)
+      const upstreamError = await transformError(target.response, rule, up.name, upRes.statusCode, text, upHeaders, bindings)
       ;(trace.failures ??= []).push({ upstream: up.name, code: `HTTP_${upRes.statusCode}` })
-      return { reply, status: upRes.statusCode, on: failureKind(upRes.statusCode), retryAfterMs: retryAfter(upHeaders) }
+      return { upstreamError, status: upRes.statusCode, on: failureKind(upRes.statusCode), retryAfterMs: retryAfter(upHeaders) }
     }
     const program = target.response.stream
     if (program && (upHeaders['content-type'] ?? '').includes('text/event-stream')) {
@@ -109,7 +112,7 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
     if (e.upstream !== undefined && !signal.aborted) (trace.failures ??= []).push({ upstream: e.upstream, code: e.code })
     if (res.headersSent) {
       trace.code = e.code
-      await replyError(res, e, stream, c.redact)
+      await replyError(res, e, { ...c.errors, bindings }, stream, c.redact)
       return null
     }
     if (signal.aborted) throw e

@@ -1,13 +1,13 @@
 // What explain, test and capture see of one request as proxy() runs it. Serving passes none, and
 // every call site is a `?.`: an absent observer costs nothing.
 import type { Dispatcher } from 'undici'
-import type { RequestStep, Upstream } from '../ruleset/ruleset.js'
+import type { RequestStep, Ruleset, Upstream } from '../ruleset/ruleset.js'
 import type { Matched, MatchInput } from './match.js'
 import type { UpstreamCall } from './send-upstream.js'
 
 export interface Observer {
-  /** The client's request, parsed, before matching. */
-  received?(input: MatchInput): void
+  /** The client's request, parsed, before matching, and the rules it runs on. */
+  received?(input: MatchInput, ruleset: Ruleset): void
   /** The rule that matched, and the body with the alias applied. */
   matched?(m: Matched): void
   /** One request step: its output, or `ran: false` when its `when` did not hold. */

@@ -5,6 +5,7 @@
 // does not change the rules it runs on.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
+import { credentialHeaders } from '../credentials.js'
 import { asRouteError, RouteError } from '../errors.js'
 import { evaluate } from '../expr/evaluate.js'
 import { randomId } from '../random-id.js'
@@ -18,6 +19,7 @@ import { redactorFor } from './redact.js'
 import { replyJson } from './reply.js'
 import { replyError } from './reply-error.js'
 import { tryTargets } from './retry.js'
+import { writerFor, type ErrorOut } from './write-error.js'
 import { setServerTiming } from './server-timing.js'
 
 export interface ProxyDeps {
@@ -50,7 +52,6 @@ export interface Trace {
 }
 
 const ID_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789'
-const CREDENTIALS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'cookie', 'proxy-authorization'])
 
 export async function proxy(req: IncomingMessage, res: ServerResponse, deps: ProxyDeps, trace: Trace): Promise<void> {
   const t0 = performance.now()
@@ -59,11 +60,20 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
   const stop = () => ac.abort(deps.signal!.reason)
   deps.signal?.addEventListener('abort', stop, { once: true })
   const obs = deps.observe?.()
+  const path = (req.url ?? '/').split('?')[0]!
+  const id = randomId(ID_CHARS, 24)
+  const created = Math.floor(Date.now() / 1000)
+  const headers = exposedHeaders(req, credentialHeaders(deps.ruleset))
+  // Until a rule matches, errors are written by the writer for the path, with what is known so far.
+  const errors: ErrorOut = {
+    writer: writerFor(deps.ruleset, path),
+    bindings: { ctx: { id, created, path, method: req.method, headers }, vars: deps.ruleset.vars, models: deps.ruleset.models },
+  }
   try {
     const url = new URL(req.url ?? '/', 'http://x')
     const body = await receive(req, deps.limits)
     const input = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body }
-    obs?.received?.(input)
+    obs?.received?.(input, deps.ruleset)
     const m = await match(deps.ruleset, input)
     obs?.matched?.(m)
     const rule = m.rule
@@ -72,14 +82,14 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
     const bindings = {
       request: m.request,
       ctx: {
-        id: randomId(ID_CHARS, 24),
-        created: Math.floor(Date.now() / 1000),
+        id,
+        created,
         model: m.clientModel,
         path: url.pathname,
         method: req.method,
         rule: rule.name,
         upstream: rule.upstream?.name,
-        headers: exposedHeaders(req),
+        headers,
         query: Object.fromEntries(url.searchParams),
       },
       vars: rule.vars,
@@ -87,6 +97,8 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
       recall: (key: unknown) => deps.store.get(String(key)),
       remember: async (key: unknown, value: unknown, ttl?: number) => { await deps.store.set(String(key), value, ttl); return value },
     }
+    errors.writer = writerFor(deps.ruleset, url.pathname, rule)
+    errors.bindings = bindings
 
     if (rule.reply) {
       const out = rule.reply.body ? await evaluate(rule.reply.body, m.request, bindings, rule.name) : undefined
@@ -96,20 +108,20 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
     }
 
     const redact = redactorFor(deps.ruleset)
-    const c: AttemptContext = { req, res, deps, matched: m, bindings, signal: ac.signal, trace, t0, obs, redact }
+    const c: AttemptContext = { req, res, deps, matched: m, bindings, errors, signal: ac.signal, trace, t0, obs, redact }
     const failed = await tryTargets(rule.targets, (target) => attempt(target, c), ac.signal, {
       retry: (target) => (trace.retries ??= []).push(target.upstream.name),
       fallback: (_, to) => (trace.fallbacks ??= []).push(to.upstream.name),
     })
     if (failed?.error) throw failed.error
-    if (failed?.reply) replyJson(res, failed.reply.status, failed.reply.body, failed.reply.headers)
+    if (failed?.upstreamError) await replyError(res, failed.upstreamError, errors, undefined, redact)
   } catch (err) {
     // A read cut short by the client's leaving fails with a bare 'aborted': the signal says why.
     const e = ac.signal.aborted && ac.signal.reason instanceof RouteError ? ac.signal.reason : asRouteError(err, trace.rule)
     trace.code = e.code
     if (!ac.signal.aborted || e.code !== 'RE_BAD_REQUEST') {
       setServerTiming(res, { match: trace.ms.match })
-      await replyError(res, e, undefined, redactorFor(deps.ruleset))
+      await replyError(res, e, errors, undefined, redactorFor(deps.ruleset))
     }
   } finally {
     deps.signal?.removeEventListener('abort', stop)
@@ -119,8 +131,8 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
   }
 }
 
-function exposedHeaders(req: IncomingMessage): Record<string, string> {
+function exposedHeaders(req: IncomingMessage, credentials: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !CREDENTIALS.has(k)) out[k] = Array.isArray(v) ? v.join(', ') : v
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !credentials.has(k)) out[k] = Array.isArray(v) ? v.join(', ') : v
   return out
 }

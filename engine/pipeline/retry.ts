@@ -4,12 +4,11 @@
 // instead of answering.
 import { RouteError } from '../errors.js'
 import type { RetryOn, RetryPolicy, Target } from '../ruleset/ruleset.js'
-import type { ClientReply } from './transform-response.js'
 
 /** A try that failed before the client got anything: the answer it would give, and why it failed. */
 export interface Failure {
-  /** An upstream error status turned into the client's error reply. */
-  reply?: ClientReply
+  /** An upstream error status, as the error the client gets (the upstream's answer, not the engine's failure). */
+  upstreamError?: RouteError
   /** Any other failure. */
   error?: RouteError
   /** The upstream status, or the error's status. */

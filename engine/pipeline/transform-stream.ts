@@ -9,6 +9,7 @@ import { isPromise, then } from '../expr/runtime.js'
 import type { SseEvent } from '../sse/decode.js'
 import { encodeData, encodeJson } from '../sse/encode.js'
 import type { PlacedExpr, StreamProgram, StreamStep } from '../ruleset/ruleset.js'
+import { errorInput } from './write-error.js'
 
 type Out = { text: string; stop: boolean }
 type Maybe<T> = T | Promise<T>
@@ -19,8 +20,12 @@ export interface StreamRun {
   onEvent(ev: SseEvent): Maybe<Out>
   /** Frames for the end of the upstream stream, then the done sentinel. */
   onEnd(): Maybe<string>
-  /** Frames that tell the client about a failure after the stream started, then the sentinel. */
-  onError(err: RouteError): Maybe<string>
+  /**
+   * Frames that tell the client about a failure after the stream started: the program's error step,
+   * then `frame` (the error writer's body: an object, a string or a list of them; no envelope), then
+   * the sentinel.
+   */
+  onError(err: RouteError, frame: unknown): Maybe<string>
 }
 
 const NOTHING: Out = Object.freeze({ text: '', stop: false })
@@ -31,6 +36,7 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
   const ev = (p: PlacedExpr, input: unknown): unknown => evaluateNow(p, input, bindings, rule)
   // undefined until the first frame: the envelope is evaluated then, once
   let envelope: Envelope | null | undefined
+  const eventField = program.event
 
   function encode(out: unknown): Maybe<string> {
     if (out === undefined || out === null) return ''
@@ -42,12 +48,15 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
     })
   }
 
-  function frames(out: unknown): string {
+  /** Objects under the envelope (unless `plain`), each named by the program's `event` field; strings as they are. */
+  function frames(out: unknown, plain = false): string {
     let text = ''
     for (const item of Array.isArray(out) ? out : [out]) {
       if (item === undefined || item === null) continue
-      if (typeof item === 'string') text += encodeData(item)
-      else text += envelope && isPlainObject(item) ? envelope.encode(item) : encodeJson(item)
+      if (typeof item === 'string') { text += encodeData(item); continue }
+      const env = plain ? null : envelope
+      if (eventField) text += eventLine(isPlainObject(item) && Object.hasOwn(item, eventField) ? item[eventField] : env?.fields[eventField])
+      text += env && isPlainObject(item) ? env.encode(item) : encodeJson(item)
     }
     return text
   }
@@ -75,6 +84,11 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
         then(step.state ? ev(step.state, input) : undefined, (state) => finish(emit, state, fail, step.stop))))
   }
 
+  /** `end` and `error`: the step, when its `when` holds ($ is null). */
+  function runIf(step: StreamStep): Maybe<Out> {
+    return then(pick([step], null), (s) => (s ? run(s, null) : NOTHING))
+  }
+
   function finish(emit: unknown, state: unknown, fail: unknown, stop: boolean): Maybe<Out> {
     if (isPlainObject(state)) bindings.state = { ...(bindings.state as object), ...state }
     if (fail !== undefined && fail !== null && fail !== false) throw failure(fail, rule, 'RE_UPSTREAM_STREAM', upstream)
@@ -92,14 +106,14 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
       return step ? run(step, input) : NOTHING
     },
     onEnd() {
-      return program.end ? then(run(program.end, null), (r) => r.text + sentinel) : sentinel
+      return program.end ? then(runIf(program.end), (r) => r.text + sentinel) : sentinel
     },
-    onError(err) {
-      const tail = encodeJson(err.toBody()) + sentinel
+    onError(err, frame) {
+      const tail = frames(frame, true) + sentinel
       if (!program.error) return tail
-      bindings.error = { message: err.message, type: err.type, code: err.code, status: err.status }
+      bindings.error = errorInput(err, true)
       try {
-        const r = run(program.error, null)
+        const r = runIf(program.error)
         // whatever happens in the error step, the error frame still goes out
         return isPromise(r) ? r.then((x) => x.text + tail, () => tail) : r.text + tail
       } catch {
@@ -110,6 +124,7 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
 }
 
 interface Envelope {
+  fields: Record<string, unknown>
   encode(item: Record<string, unknown>): string
 }
 
@@ -122,6 +137,7 @@ function envelopeOf(e: Record<string, unknown>): Envelope {
   const open = JSON.stringify(e).slice(0, -1)
   const sep = keys.size ? ',' : ''
   return {
+    fields: e,
     encode(item) {
       for (const k of Object.keys(item)) if (keys.has(k) || INDEX_LIKE.test(k)) return encodeJson({ ...e, ...item })
       const body = JSON.stringify(item)
@@ -132,11 +148,21 @@ function envelopeOf(e: Record<string, unknown>): Envelope {
 
 const INDEX_LIKE = /^(?:0|[1-9]\d*)$/
 
+/** `event: <name>` for a frame whose event field is a string; a line break cannot end the line early. */
+function eventLine(name: unknown): string {
+  if (typeof name !== 'string') return ''
+  const safe = name.replace(/[\r\n]/g, '')
+  return safe === '' ? '' : `event: ${safe}\n`
+}
+
+/** `[DONE]`-like sentinels: a bracketed word, not a JSON array. */
+const SENTINEL = /^\[[A-Za-z_]+\]$/
+
 function parseData(data: string, rule: string, upstream: string | undefined): unknown {
   const c = data.charCodeAt(0)
-  // Only text that can be JSON is parsed; sentinels such as [DONE] stay strings.
+  // Only text that can be JSON is parsed; sentinels (a bracketed word) stay strings.
   if (c === 123 || c === 91 || c === 34 || (c >= 48 && c <= 57) || c === 45 || data === 'true' || data === 'false' || data === 'null') {
-    if (c === 91 && data === '[DONE]') return data
+    if (c === 91 && SENTINEL.test(data)) return data
     try { return JSON.parse(data) } catch (err) {
       // An object or array cut short or garbled is a broken stream, not text to pass on silently.
       if (c === 123 || c === 91) throw malformed(`event data is not valid JSON (${(err as Error).message})`, rule, upstream)

@@ -23,6 +23,7 @@ export function compileStream(program: Record<string, unknown>, base: YamlPath, 
   return {
     initialState: (program.state ?? {}) as Record<string, unknown>,
     envelope: program.envelope === undefined ? null : exprAt([...base, 'envelope'], program.envelope),
+    event: typeof program.event === 'string' ? program.event : null,
     done: typeof program.done === 'string' ? program.done : null,
     keepaliveMs: typeof program.keepalive === 'number' ? program.keepalive : null,
     on,

@@ -6,7 +6,7 @@ import type { ValidateFunction } from 'ajv'
 import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, type Expr, type Limits } from '../expr/compile.js'
 import { placeInText } from '../expr/evaluate.js'
 import { FUNCTION_NAMES } from '../expr/functions.js'
-import { compileFields, compileMatch } from './compile-match.js'
+import { compileFields, compileMatch, compilePaths } from './compile-match.js'
 import { compileStream } from './compile-stream.js'
 import { compileSchema } from './compile-schema.js'
 import { regexLiterals, slowRegex } from './lint-regex.js'
@@ -14,7 +14,7 @@ import { expandEnv, expandEnvDeep } from './env.js'
 import { ProblemList, type ProblemCode } from './problems.js'
 import * as readModule from './read.js'
 import { displayName, isRuleFile, nodeAt, placeOf, placeOfText, readSources, type SourceSet, type YamlPath, type YamlSource } from './read.js'
-import type { Alias, PlacedExpr, RequestStep, ResponseSpec, RetryOn, RetryPolicy, Rule, Ruleset, StepCondition, StreamProgram, Target, Template, Upstream, UpstreamCallSpec } from './ruleset.js'
+import type { Alias, ErrorWriter, PlacedExpr, RequestStep, ResponseSpec, RetryOn, RetryPolicy, Rule, Ruleset, StepCondition, StreamProgram, Target, Template, Upstream, UpstreamCallSpec } from './ruleset.js'
 import { schemaErrors, validateSource } from './validate.js'
 
 export interface LoadResult {
@@ -87,6 +87,8 @@ class Compiler {
     const aliases = new Map<string, Alias>()
     const models: { id: string; owned_by: string }[] = []
     const vars: Record<string, unknown> = {}
+    const errorWriters: ErrorWriter[] = []
+    let anyPath: ErrorWriter | null = null
     const seen = new Map<string, string>()
     const once = (kind: string, name: string, src: YamlSource, path: YamlPath): boolean => {
       const key = `${kind}\0${name}`
@@ -109,6 +111,12 @@ class Compiler {
       }
       for (const [k, v] of Object.entries<any>(d.vars ?? {})) {
         if (once('var', k, src, ['vars', k])) vars[k] = this.env(src, ['vars', k], v)
+      }
+      for (const [i, e] of (d.errors ?? []).entries()) {
+        const w = this.errorWriter(src, ['errors', i], e)
+        if (!w) continue
+        if (w.paths) errorWriters.push(w)
+        else if (once('error writer', 'for every other path', src, ['errors', i])) anyPath = w
       }
       for (const [i, m] of (d.models ?? []).entries()) {
         const id = typeof m === 'string' ? m : m.id
@@ -146,6 +154,7 @@ class Compiler {
       aliases,
       models,
       vars,
+      errorWriters: anyPath ? [...errorWriters, anyPath] : errorWriters,
       hash: this.sources.hash,
       loadedAt: new Date(),
       files: this.sources.yaml.map((s) => s.path).concat([...this.sources.texts.keys()]),
@@ -178,6 +187,7 @@ class Compiler {
       base: base.value.replace(/\/+$/, ''),
       baseVars: base.refs.map((r) => r.name),
       headers,
+      declaredHeaders: Object.keys(u.headers ?? {}).map((h) => h.toLowerCase()),
       secrets: secrets.filter((s) => s.length >= 4),
       forward: (u.forward ?? []).map((f: string) => f.toLowerCase()),
       timeouts: { ...DEFAULT_TIMEOUTS, ...(u.timeouts ?? {}) },
@@ -220,6 +230,7 @@ class Compiler {
     return {
       name: r.name,
       at,
+      errors: r.errors === undefined ? null : this.expr(src, [...path, 'errors'], r.errors),
       match: matcher,
       vars: { ...vars, ...(this.env(src, [...path, 'vars'], r.vars ?? {}) as Record<string, unknown>) },
       request,
@@ -234,6 +245,13 @@ class Compiler {
       response,
       targets: own ? [own, ...fallbacks] : [],
     }
+  }
+
+  /** One `errors:` entry: `write`, and the request paths it is for (none: every other path). */
+  errorWriter(src: YamlSource, path: YamlPath, e: { path?: unknown; write: string }): ErrorWriter | null {
+    const write = this.expr(src, [...path, 'write'], e.write)
+    if (!write) return null
+    return { paths: e.path === undefined ? null : compilePaths(this.env(src, [...path, 'path'], e.path)).test, write }
   }
 
   callSpec(src: YamlSource, path: YamlPath, up: any, upstreams: Map<string, Upstream>): UpstreamCallSpec {

@@ -48,6 +48,9 @@ export interface StreamStep {
 export interface StreamProgram {
   initialState: Record<string, unknown>
   envelope: PlacedExpr | null
+  /** The field of each emitted object that names its SSE event (`event: <value>`); null: no event lines. */
+  event: string | null
+  /** Data written last, also after an error (e.g. [DONE]); null: nothing. */
   done: string | null
   keepaliveMs: number | null
   on: ReadonlyMap<string, readonly StreamStep[]>
@@ -63,6 +66,8 @@ export interface Upstream {
   baseVars: string[]
   /** Header name → value; values with unset variables are left out at load. */
   headers: Record<string, string>
+  /** Every header name the upstream declares, sent or not (lower-case): credentials in a client's headers. */
+  declaredHeaders: string[]
   /** Header values that came from the environment: masked wherever headers are shown. */
   secrets: string[]
   forward: string[]
@@ -111,6 +116,8 @@ export interface Target {
 export interface Rule {
   name: string
   at: Place
+  /** Writes this rule's errors for its client (`errors:`); null: the writer for the request path. */
+  errors: PlacedExpr | null
   match: Matcher
   /** The ruleset's vars merged with the rule's own. */
   vars: Record<string, unknown>
@@ -120,6 +127,15 @@ export interface Rule {
   response: ResponseSpec
   /** The rule's own request/upstream/response first, then its fallbacks; empty for a `reply` rule. */
   targets: readonly Target[]
+}
+
+/**
+ * An error writer: a transform from the engine's error ({status, kind, code, message, …}) to the
+ * client's {status?, body, headers?}. `paths` null: the writer for every path no other one names.
+ */
+export interface ErrorWriter {
+  paths: ((path: string) => boolean) | null
+  write: PlacedExpr
 }
 
 export interface Alias {
@@ -140,6 +156,8 @@ export interface Ruleset {
   aliases: ReadonlyMap<string, Alias>
   models: readonly { id: string; owned_by: string }[]
   vars: Record<string, unknown>
+  /** `errors:` of every file, in order, the one without a path last: the first whose paths match writes. */
+  errorWriters: readonly ErrorWriter[]
   /** sha256 of every file's path and content. */
   hash: string
   loadedAt: Date

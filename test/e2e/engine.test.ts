@@ -1,7 +1,7 @@
 // The engine end to end with generic rules (no shipped pack): every matcher kind, pipelines,
 // aliases, templates, local replies, stream programs over real SSE, and every error path.
 import t from 'tap'
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { once } from 'node:events'
 import { connect } from 'node:net'
@@ -10,7 +10,12 @@ import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib
 import { request } from 'undici'
 import { mockUpstream, parseSse, startEngine, type Engine, type Mock } from '../helpers/server.js'
 
+// The assertions below read OpenAI-shaped error bodies: the rules write errors with the shipped Chat writer.
+const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
+
 const RULES = `
+errors:
+  - write: chat-errors.jsonata
 vars: { greeting: hello }
 models: [m-one]
 aliases:
@@ -132,6 +137,7 @@ t.before(async () => {
   delete process.env.TEST_UNSET_BASE_URL
   const dir = mkdtempSync(join(tmpdir(), 're-engine-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
+  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
   engine = await startEngine(dir, { limits: { timeoutMs: 300, maxDepth: 500 } })
 })
 t.teardown(async () => { await engine.close(); await mock.close() })

@@ -3,7 +3,7 @@
 // retry-after, 5xx, in-band errors before the first frame), fallbacks to a second upstream, the
 // concurrent-call limit, and a client disconnect reaching the upstream.
 import t from 'tap'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,7 +18,12 @@ const PROGRAM = `
           "*": {}
         error: { emit: '{"text": "[error] " & $error.message}' }`
 
+// The assertions read OpenAI-shaped error bodies: the rules write errors with the shipped Chat writer.
+const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
+
 const RULES = `
+errors:
+  - write: chat-errors.jsonata
 upstreams:
   flaky:
     base: \${FAULT_URL}
@@ -108,6 +113,7 @@ t.before(async () => {
   process.env.REFUSED_URL = refusedUrl
   const dir = mkdtempSync(join(tmpdir(), 're-faults-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
+  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
   engine = await startEngine(dir)
 })
 t.teardown(async () => { await engine.close(); await flaky.close(); await backup.close() })

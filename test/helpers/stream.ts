@@ -2,6 +2,7 @@
 // same runtime), cutting the bytes into network chunks at the given offsets.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { compileStreamFile } from '../../engine/ruleset/compile.js'
 import { formatProblem } from '../../engine/ruleset/problems.js'
 import type { StreamProgram } from '../../engine/ruleset/ruleset.js'
@@ -9,7 +10,8 @@ import { RouteError } from '../../engine/errors.js'
 import { createSseDecoder, type SseEvent } from '../../engine/sse/decode.js'
 import { transformStream } from '../../engine/pipeline/transform-stream.js'
 import { MemoryStore } from '../../engine/store/memory.js'
-import { storeBindings, type RunOptions } from './transform.js'
+import { writeError, type ErrorOut } from '../../engine/pipeline/write-error.js'
+import { placedTransform, storeBindings, type RunOptions } from './transform.js'
 
 const programs = new Map<string, StreamProgram>()
 
@@ -32,18 +34,25 @@ export interface StreamResult {
   httpError?: { status: number; body: unknown }
 }
 
-export async function runStream(programPath: string, sse: string | Uint8Array, opts: RunOptions & { split?: number[] } = {}): Promise<StreamResult> {
+/** Writes errors as the shipped Chat routes do (rules/30-chat.yaml `errors:`). */
+export const CHAT_WRITER = fileURLToPath(new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url))
+
+/** `writer`: the error writer file that writes failures, as a route's `errors:` would (default: the Chat writer; null: none, the neutral body). */
+export async function runStream(programPath: string, sse: string | Uint8Array, opts: RunOptions & { split?: number[]; writer?: string | null } = {}): Promise<StreamResult> {
   const program = loadStreamProgram(programPath)
   const bytes = typeof sse === 'string' ? new TextEncoder().encode(sse) : sse
   const store = opts.store ?? new MemoryStore()
   const request = (opts.request ?? {}) as Record<string, unknown>
-  const run = transformStream(program, {
+  const bindings = {
     request,
     ctx: { id: 'test0000', created: 1767225600, model: request.model ?? 'test-model', path: '/v1/chat/completions', method: 'POST', rule: 'test', upstream: 'test', ...opts.ctx },
     vars: opts.vars ?? {},
     models: [],
     ...storeBindings(store),
-  }, 'test')
+  }
+  const run = transformStream(program, bindings, 'test')
+  const writer = opts.writer === undefined ? CHAT_WRITER : opts.writer
+  const errors: ErrorOut = { writer: writer ? placedTransform(writer) : null, bindings }
   const events: SseEvent[] = []
   const decoder = createSseDecoder((ev) => events.push(ev))
   let text = ''
@@ -65,8 +74,11 @@ export async function runStream(programPath: string, sse: string | Uint8Array, o
     text += await run.onEnd()
   } catch (err) {
     const e = err instanceof RouteError ? err : new RouteError('RE_INTERNAL', String(err))
-    if (text === '') return { frames: [], text: '', httpError: { status: e.status, body: e.toBody() } }
-    text += await run.onError(e)
+    if (text === '') {
+      const r = await writeError(errors, e, false)
+      return { frames: [], text: '', httpError: { status: r.status, body: r.body } }
+    }
+    text += await run.onError(e, (await writeError(errors, e, true)).body)
   }
   const frames = text.split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => {
     const d = f.slice(6)

@@ -635,8 +635,8 @@ t.test('anthropic-stream: signed thinking stored under the first tool_use id, re
   t.equal(plain.size, 0, 'nothing stored without both thinking and a tool call')
 })
 
-t.test('anthropic-stream errors: before any content → HTTP error; mid-stream → text, error frame, [DONE]', async (t) => {
-  const mid = await stream('error_midstream')
+t.test('anthropic-stream errors: before any content → HTTP error; mid-stream → text (/cursor), error frame, [DONE]', async (t) => {
+  const mid = await stream('error_midstream', { vars: { error_text: true } })
   const got = collect(mid.frames)
   t.match(got.content, /^The capital of France\n\nError: .*Overloaded/)
   t.match(got.error, { message: /overloaded_error.*Overloaded/ })
@@ -644,8 +644,11 @@ t.test('anthropic-stream errors: before any content → HTTP error; mid-stream �
   t.equal(mid.frames[mid.frames.length - 1], '[DONE]')
   checkFrames(t, mid.frames, 'error_midstream')
   for (const step of [3, 17]) {
-    t.same((await stream('error_midstream', { split: every(step, Buffer.byteLength(sse('error_midstream'))) })).frames, mid.frames, `cut every ${step}`)
+    t.same((await stream('error_midstream', { vars: { error_text: true }, split: every(step, Buffer.byteLength(sse('error_midstream'))) })).frames, mid.frames, `cut every ${step}`)
   }
+  const v1 = await stream('error_midstream')
+  t.equal(collect(v1.frames).content, 'The capital of France', 'off /cursor no text the model never said')
+  t.same(v1.frames.slice(-2), mid.frames.slice(-2), 'only the error frame, then [DONE]')
 
   const events = sse('error_midstream').split('\n\n').filter(Boolean)
   const early = await stream([events[0], events[1], events[2], events.at(-1)].join('\n\n') + '\n\n')
@@ -655,7 +658,7 @@ t.test('anthropic-stream errors: before any content → HTTP error; mid-stream �
   t.equal(limited.httpError?.status, 429)
 
   const mirrored = await stream(thinkingToolSse().split('event: content_block_start\ndata: {"type":"content_block_start","index":1')[0]
-    + 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"Internal"}}\n\n', { vars: { reasoning_mirror: true } })
+    + 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"Internal"}}\n\n', { vars: { reasoning_mirror: true, error_text: true } })
   t.match(collect(mirrored.frames).content, /\n\n<\/details>\n\n\n\nError: .*Internal$/, 'the mirror is closed before the error text')
 })
 

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MemoryStore } from '../../engine/store/memory.js'
-import { runTransform } from '../helpers/transform.js'
+import { runErrorReply, runTransform } from '../helpers/transform.js'
 import { runStream, every } from '../helpers/stream.js'
 import { schema, explain } from '../helpers/schemas.js'
 import { normalize } from '../helpers/pack.js'
@@ -16,6 +16,7 @@ const TO = `${rulesDir}transforms/to-chat.jsonata`
 const BODY = `${rulesDir}transforms/chat-body.jsonata`
 const STREAM = `${rulesDir}transforms/chat-stream.yaml`
 const ERROR = `${rulesDir}transforms/error.jsonata`
+const WRITER = `${rulesDir}transforms/errors/chat.jsonata`
 const CC = `${fixtures}streams/chat-completions/`
 const readJson = (path: string): any => JSON.parse(readFileSync(path, 'utf8'))
 const readText = (path: string): string => readFileSync(path, 'utf8')
@@ -318,7 +319,9 @@ t.test('chat-body: lowered custom call unwrapped, reasoning remembered, compat q
   t.same(ds.usage, { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12, prompt_tokens_details: { cached_tokens: 8 } })
 })
 
-// ==== error.jsonata
+// ==== error.jsonata (and the Chat error writer, which writes what it returns)
+
+const errorReply = (answer: { status: number; body?: unknown; headers: Record<string, string> }, opts: Parameters<typeof runErrorReply>[3]) => runErrorReply(ERROR, WRITER, answer, opts)
 
 const errCtx = { upstream: 'openai-compat', rule: 'cursor-chat-compat' }
 const msg = (status: number, text: string) => `Upstream openai-compat returned ${status}: ${text} (route-engine rule cursor-chat-compat)`
@@ -331,7 +334,7 @@ t.test('error: the four upstream error bodies', async (t) => {
     ['gemini', 503, 'The model is overloaded. Please try again later.', 'UNAVAILABLE'],
   ]
   for (const [api, status, text, code] of cases) {
-    const out = await runTransform(ERROR, { status, body: readJson(`${fixtures}streams/${api}/error.response.json`), headers: { 'content-type': 'application/json' } }, { ctx: errCtx })
+    const out = await errorReply({ status, body: readJson(`${fixtures}streams/${api}/error.response.json`), headers: { 'content-type': 'application/json' } }, { ctx: errCtx })
     t.same(out, { status: 502, body: { error: { message: msg(status, text), type: 'upstream_error', param: null, code } } }, api)
     const v = schema('openai', 'ErrorResponse')
     t.ok(v(out.body), `${api}: ${explain(v)}`)
@@ -341,29 +344,29 @@ t.test('error: the four upstream error bodies', async (t) => {
 t.test('error: 401/403, 429, other 4xx, odd bodies', async (t) => {
   const auth = { status: 401, body: { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }, headers: {} }
   const expected401 = { error: { message: msg(401, 'Incorrect API key provided.'), type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }
-  t.same(await runTransform(ERROR, auth, { ctx: errCtx }), { status: 401, body: expected401 }, 'unchanged off /cursor')
-  t.same(await runTransform(ERROR, auth, { ctx: errCtx, vars: { auth_as_400: true } }), { status: 400, body: expected401 }, '401 → 400 where Cursor would hide it')
-  const forbidden = await runTransform(ERROR, { status: 403, body: 'Forbidden', headers: {} }, { ctx: errCtx, vars: { auth_as_400: true } })
+  t.same(await errorReply(auth, { ctx: errCtx }), { status: 401, body: expected401 }, 'unchanged off /cursor')
+  t.same(await errorReply(auth, { ctx: errCtx, vars: { auth_as_400: true } }), { status: 400, body: expected401 }, '401 → 400 where Cursor would hide it')
+  const forbidden = await errorReply({ status: 403, body: 'Forbidden', headers: {} }, { ctx: errCtx, vars: { auth_as_400: true } })
   t.same(forbidden, { status: 400, body: { error: { message: msg(403, 'Forbidden'), type: 'invalid_request_error', param: null, code: 'upstream_403' } } })
 
-  const limited = await runTransform(ERROR, { status: 429, body: { error: { message: 'Rate limit reached.', type: 'requests', param: null, code: 'rate_limit_exceeded' } }, headers: { 'retry-after': '20' } }, { ctx: errCtx, vars: { auth_as_400: true } })
+  const limited = await errorReply({ status: 429, body: { error: { message: 'Rate limit reached.', type: 'requests', param: null, code: 'rate_limit_exceeded' } }, headers: { 'retry-after': '20' } }, { ctx: errCtx, vars: { auth_as_400: true } })
   t.same(limited, { status: 429, body: { error: { message: msg(429, 'Rate limit reached.'), type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' } }, headers: { 'retry-after': '20' } })
-  const ms = await runTransform(ERROR, { status: 429, body: { error: 'slow down' }, headers: { 'retry-after-ms': '1500' } }, { ctx: errCtx })
+  const ms = await errorReply({ status: 429, body: { error: 'slow down' }, headers: { 'retry-after-ms': '1500' } }, { ctx: errCtx })
   t.same([ms.headers, ms.body.error.message, ms.body.error.code], [{ 'retry-after': '2' }, msg(429, 'slow down'), 'upstream_429'], 'Ollama shape, retry-after from ms')
-  t.notOk('headers' in (await runTransform(ERROR, { status: 429, body: {}, headers: {} }, { ctx: errCtx })), 'no retry-after invented')
+  t.notOk('headers' in (await errorReply({ status: 429, body: {}, headers: {} }, { ctx: errCtx })), 'no retry-after invented')
 
-  const ctxLen = await runTransform(ERROR, { status: 400, body: { error: { message: 'maximum context length is 128000 tokens', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } }, headers: {} }, { ctx: errCtx })
+  const ctxLen = await errorReply({ status: 400, body: { error: { message: 'maximum context length is 128000 tokens', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } }, headers: {} }, { ctx: errCtx })
   t.same(ctxLen, { status: 400, body: { error: { message: msg(400, 'maximum context length is 128000 tokens'), type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } } })
-  const vllm = await runTransform(ERROR, { status: 404, body: { object: 'error', message: 'The model `x` does not exist.', type: 'NotFoundError', param: null, code: 404 }, headers: {} }, { ctx: errCtx })
+  const vllm = await errorReply({ status: 404, body: { object: 'error', message: 'The model `x` does not exist.', type: 'NotFoundError', param: null, code: 404 }, headers: {} }, { ctx: errCtx })
   t.same([vllm.status, vllm.body.error.message, vllm.body.error.code], [404, msg(404, 'The model `x` does not exist.'), 'upstream_404'])
-  const fastapi = await runTransform(ERROR, { status: 422, body: { detail: [{ loc: ['body', 'foo'], msg: 'Extra inputs are not permitted' }] }, headers: {} }, { ctx: errCtx })
+  const fastapi = await errorReply({ status: 422, body: { detail: [{ loc: ['body', 'foo'], msg: 'Extra inputs are not permitted' }] }, headers: {} }, { ctx: errCtx })
   t.match(fastapi.body.error.message, /Extra inputs are not permitted/)
-  const openrouter = await runTransform(ERROR, { status: 502, body: { error: { message: 'Provider returned error', code: 502, metadata: { raw: 'upstream timeout' } } }, headers: {} }, { ctx: errCtx })
+  const openrouter = await errorReply({ status: 502, body: { error: { message: 'Provider returned error', code: 502, metadata: { raw: 'upstream timeout' } } }, headers: {} }, { ctx: errCtx })
   t.equal(openrouter.body.error.message, msg(502, 'Provider returned error — upstream timeout'))
-  const html = await runTransform(ERROR, { status: 504, body: '<html>' + 'x'.repeat(5000) + '</html>', headers: {} }, { ctx: errCtx })
+  const html = await errorReply({ status: 504, body: '<html>' + 'x'.repeat(5000) + '</html>', headers: {} }, { ctx: errCtx })
   t.same([html.status, html.body.error.type], [502, 'upstream_error'])
   t.ok(html.body.error.message.length < 1200, 'long bodies are cut')
-  const empty = await runTransform(ERROR, { status: 500, headers: {} }, { ctx: errCtx })
+  const empty = await errorReply({ status: 500, headers: {} }, { ctx: errCtx })
   t.equal(empty.body.error.message, msg(500, '(no error body)'))
 })
 
@@ -505,13 +508,18 @@ t.test('chat-stream: usage when the client did not ask', async (t) => {
 
 t.test('chat-stream: in-band errors', async (t) => {
   const { sse, request } = scenario('error_midstream')
-  const mid = await runStream(STREAM, sse, streamOpts(request, { usage_always: true }))
+  const mid = await runStream(STREAM, sse, streamOpts(request, { usage_always: true, error_text: true }))
   checkFrames(t, mid.frames, 'error_midstream')
   const text = 'Upstream test failed during the stream: The server had an error while processing your request. Sorry about that! (route-engine rule test)'
-  t.equal(rebuild(mid.frames).content, `The capital of France${'\n\n'}${text}`, 'the error text reaches the user as content')
+  t.equal(rebuild(mid.frames).content, `The capital of France${'\n\n'}${text}`, 'the error text reaches the user as content (error_text: /cursor)')
   t.same(mid.frames.at(-2), { error: { message: text, type: 'upstream_error', param: null, code: 'RE_UPSTREAM_STREAM' } })
   t.same(rebuild(mid.frames).finish, [], 'no finish chunk after a failure')
   t.same(rebuild(mid.frames).usage, [], 'no usage chunk after a failure')
+  const v1 = await runStream(STREAM, sse, streamOpts(request, { usage_always: true }))
+  checkFrames(t, v1.frames, 'error_midstream on /v1')
+  t.equal(rebuild(v1.frames).content, 'The capital of France', 'off /cursor no text the model never said')
+  t.same(v1.frames.slice(-2), [{ error: { message: text, type: 'upstream_error', param: null, code: 'RE_UPSTREAM_STREAM' } }, '[DONE]'], 'only the error frame, then [DONE]')
+  t.same(v1.frames.slice(0, -2), mid.frames.slice(0, -3), 'the frames before the failure are the same')
 
   const errorLine = sse.split('\n\n').find((e) => e.startsWith('data: {"error"'))!
   const first = await runStream(STREAM, `${errorLine}\n\n`, streamOpts(request))
@@ -524,7 +532,7 @@ t.test('chat-stream: in-band errors', async (t) => {
   const vllm = await runStream(STREAM, 'data: {"object":"error","message":"prompt too long","type":"BadRequestError","param":null,"code":400}\n\n', streamOpts(request))
   t.equal(vllm.httpError?.status, 400, "vLLM's older error object")
 
-  const mirrored = await runStream(STREAM, readText(`${CC}reasoning_content.sse`).split('\n\n').slice(0, 3).join('\n\n') + '\n\n' + errorLine + '\n\n', streamOpts(request, { reasoning_mirror: true }))
+  const mirrored = await runStream(STREAM, readText(`${CC}reasoning_content.sse`).split('\n\n').slice(0, 3).join('\n\n') + '\n\n' + errorLine + '\n\n', streamOpts(request, { reasoning_mirror: true, error_text: true }))
   t.ok(rebuild(mirrored.frames).content.endsWith(`${mirrorClose}\n\n${text}`), 'an open mirror block is closed before the error text')
 })
 

@@ -658,7 +658,7 @@ t.test('stream: finish reasons and refusals', async (t) => {
 t.test('stream: errors', async (t) => {
   const message = 'Upstream test failed during the stream: The model is overloaded. Please try again later. (UNAVAILABLE, route-engine rule test)'
   for (const scenario of ['error_midstream', 'error_midstream_data_framed']) {
-    const r = await run(scenario)
+    const r = await run(scenario, { vars: { error_text: true } })
     t.same(r.frames, [
       roleChunk,
       chunk({ content: 'The capital of France' }),
@@ -667,6 +667,13 @@ t.test('stream: errors', async (t) => {
       '[DONE]',
     ], scenario)
     validFrames(t, r.frames, scenario)
+    const v1 = await run(scenario)
+    t.same(v1.frames, [
+      roleChunk,
+      chunk({ content: 'The capital of France' }),
+      { error: { message, type: 'upstream_error', param: null, code: 'RE_UPSTREAM_STREAM' } },
+      '[DONE]',
+    ], `${scenario} off /cursor: only the error frame`)
   }
 
   // the same error before any frame (unframed and framed): an HTTP error, 5xx → 502

@@ -645,8 +645,8 @@ t.test('finish reasons of response.incomplete', async (t) => {
 })
 
 t.test('errors', async (t) => {
-  // response.failed after text: the text, the error as a last content delta, the error frame, [DONE]
-  const mid = await stream(sseOf('error_midstream'))
+  // response.failed after text: the text, the error as a last content delta (/cursor), the error frame, [DONE]
+  const mid = await stream(sseOf('error_midstream'), { vars: { error_text: true } })
   t.notOk(mid.httpError)
   const c = collect(mid.frames)
   t.match(c.content, /^The capital of France\n\nUpstream .* failed during the stream: An error occurred while processing your request\./)
@@ -655,6 +655,10 @@ t.test('errors', async (t) => {
   t.same(c.finish, [])
   t.ok(c.done)
   t.equal(mid.frames.length, 1 + 4 + 1 + 1 + 1)
+  // off /cursor: no text the model never said, only the error frame and [DONE]
+  const v1 = await stream(sseOf('error_midstream'))
+  t.equal(collect(v1.frames).content, 'The capital of France')
+  t.same(v1.frames, [...mid.frames.slice(0, -3), ...mid.frames.slice(-2)])
 
   // a bare `error` event before any output: a real HTTP error (429), nothing written
   const early = await stream(sseOf('error_event'))
@@ -666,14 +670,14 @@ t.test('errors', async (t) => {
   let seq = 0
   const ev = (e: Json) => `event: ${e.type}\ndata: ${JSON.stringify({ ...e, sequence_number: seq++ })}\n\n`
   const nested = await stream(ev({ type: 'response.reasoning_summary_text.delta', item_id: 'rs', summary_index: 0, delta: 'Hm.' }) +
-    ev({ type: 'error', error: { code: 'invalid_prompt', message: 'Bad prompt.' } }), { vars: { reasoning_mirror: true } })
+    ev({ type: 'error', error: { code: 'invalid_prompt', message: 'Bad prompt.' } }), { vars: { reasoning_mirror: true, error_text: true } })
   const n = collect(nested.frames)
   t.match(n.content, /^<details>\n<summary>Thinking<\/summary>\n\nHm\.\n\n<\/details>\n\n\n\nUpstream .*Bad prompt\./)
   t.match(n.errors[0], { code: 'invalid_prompt', type: 'invalid_request_error' })
 
   // the upstream hangs up without a terminal event
   const cutOff = sseOf('text').split('event: response.output_text.done')[0]!
-  const cut = collect((await stream(cutOff)).frames)
+  const cut = collect((await stream(cutOff, { vars: { error_text: true } })).frames)
   t.equal(cut.content, 'The capital of France is Paris.\n\nUpstream test closed the stream before the response completed (route-engine rule test)')
   t.equal(cut.errors.length, 1)
   t.same(cut.finish, [])

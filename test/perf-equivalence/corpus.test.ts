@@ -1,9 +1,9 @@
 // Compiled expressions ≡ jsonata's interpreter, on the shipped rules as the engine runs them: every
-// rule's request pipeline on every request fixture (cursor/, requests/, the transcripts' requests),
-// every response body and error transform on every upstream reply, every stream program on every
-// transcript (event by event, end and error paths), and the same again on a generated corpus
-// (fixtures mutated at random, seeded). The engine runs in check mode (engine/expr/check.ts): each
-// evaluation runs in both, and any difference fails this test.
+// rule's request pipeline on every request fixture (cursor/, requests/, the transcripts' requests), every response body, error transform and error
+// writer on every upstream reply, every stream program on every transcript (event by event, end and
+// error paths, the writer's error frame), and
+// the same again on a generated corpus (fixtures mutated at random, seeded). The engine runs in check
+// mode (engine/expr/check.ts): each evaluation runs in both, and any difference fails this test.
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,6 +18,7 @@ const { transformResponse, transformError } = await import('../../engine/pipelin
 const { transformStream } = await import('../../engine/pipeline/transform-stream.js')
 const { createSseDecoder } = await import('../../engine/sse/decode.js')
 const { RouteError } = await import('../../engine/errors.js')
+const { writeError, writerFor } = await import('../../engine/pipeline/write-error.js')
 const { MemoryStore } = await import('../../engine/store/memory.js')
 t.teardown(() => rmSync(report, { force: true }))
 
@@ -42,6 +43,9 @@ function bindings(rule: (typeof rules)[number], request: unknown, store: Instanc
   }
 }
 
+/** How a rule's errors are written, as the engine writes them on its route. */
+const errorsOf = (rule: (typeof rules)[number], b: Record<string, unknown>) => ({ writer: writerFor(ruleset!, '/cursor/chat/completions', rule), bindings: b })
+
 /** Runs a promise and swallows its failure: engine errors are outcomes here (both engines must agree on them). */
 const settle = (p: Promise<unknown>): Promise<unknown> => p.catch(() => undefined)
 
@@ -56,8 +60,12 @@ async function replies(mutate: (v: unknown) => unknown): Promise<void> {
     for (const f of list(dir, /\.response\.json$/)) {
       const b = bindings(rule, request, new MemoryStore())
       const reply = mutate(json(f))
-      if (f.endsWith('error.response.json')) for (const status of [400, 401, 429, 500, 503]) await settle(transformError(rule.response, rule.name, rule.upstream!.name, status, JSON.stringify(reply), { 'retry-after-ms': '1500' }, b))
-      else await settle(transformResponse(rule.response, rule.name, reply, b))
+      if (f.endsWith('error.response.json')) {
+        for (const status of [400, 401, 429, 500, 503]) {
+          await settle(transformError(rule.response, rule.name, rule.upstream!.name, status, JSON.stringify(reply), { 'retry-after-ms': '1500' }, b)
+            .then((e) => writeError(errorsOf(rule, b), e, false)))
+        }
+      } else await settle(transformResponse(rule.response, rule.name, reply, b))
     }
   }
 }
@@ -76,13 +84,15 @@ async function streams(mutate: (events: { event?: string; data: string }[]) => {
       decoder.push(readFileSync(new URL(f, fixtures)))
       decoder.end()
       for (const withError of [false, true]) {
-        const run = transformStream(program, bindings(rule, request, new MemoryStore()), rule.name, rule.upstream!.name)
+        const b = bindings(rule, request, new MemoryStore())
+        const run = transformStream(program, b, rule.name, rule.upstream!.name)
+        const fail = async (err: InstanceType<typeof RouteError>) => run.onError(err, (await writeError(errorsOf(rule, b), err, true)).body)
         try {
           for (const e of mutate(events)) if ((await run.onEvent(e)).stop) break
-          if (withError) await run.onError(new RouteError('RE_UPSTREAM_STREAM', 'the stream broke'))
+          if (withError) await fail(new RouteError('RE_UPSTREAM_STREAM', 'the stream broke'))
           else await run.onEnd()
         } catch (err) {
-          if (err instanceof RouteError) await run.onError(err)
+          if (err instanceof RouteError) await fail(err)
         }
       }
     }

@@ -34,3 +34,9 @@ t.test('fail before the first frame is an HTTP error; after it, the error step, 
     '[DONE]',
   ])
 })
+
+t.test('event lines: the frame names its event (else the envelope); no line break gets into the name; strings are unnamed', async (t) => {
+  const named = new URL('../fixtures/programs/named.yaml', import.meta.url).pathname
+  const r = await runStream(named, 'data: {"type":"tick","n":1}\n\ndata: {"type":"named","name":"x\\r\\ny"}\n\ndata: [END]\n\ndata: {"type":"tick","n":2}\n\n')
+  t.equal(r.text, 'event: chunk\ndata: {"type":"chunk","n":1}\n\nevent: xy\ndata: {"type":"x\\r\\ny"}\n\ndata: raw text\n\n', 'stopped at the [END] sentinel; no terminator')
+})
