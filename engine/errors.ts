@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   RE_TOO_DEEP: { kind: 'client', status: 400, type: 'invalid_request_error' },
   RE_HEADERS_TOO_LARGE: { kind: 'client', status: 431, type: 'invalid_request_error' },
   RE_REQUEST_TIMEOUT: { kind: 'client', status: 408, type: 'invalid_request_error' },
+  RE_UNSAFE_TEMPLATE_VALUE: { kind: 'client', status: 400, type: 'invalid_request_error' },
   RE_UNAUTHORIZED: { kind: 'auth', status: 401, type: 'authentication_error' },
   RE_NO_RULE: { kind: 'no-rule', status: 404, type: 'invalid_request_error' },
   RE_TRANSFORM_FAILED: { kind: 'transform', status: 500, type: 'server_error' },
