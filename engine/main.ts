@@ -93,7 +93,8 @@ async function main(argv: string[]): Promise<number> {
       const tlsCert = values['tls-cert'] ?? process.env.ROUTE_ENGINE_TLS_CERT
       const tlsKey = values['tls-key'] ?? process.env.ROUTE_ENGINE_TLS_KEY
       if (!tlsCert !== !tlsKey) return usage('--tls-cert and --tls-key go together')
-      const corsList = values['cors-origin'] ?? (process.env.ROUTE_ENGINE_CORS_ORIGINS === undefined ? undefined : [process.env.ROUTE_ENGINE_CORS_ORIGINS])
+      // An empty variable counts as unset: the default by keys.
+      const corsList = values['cors-origin'] ?? (process.env.ROUTE_ENGINE_CORS_ORIGINS ? [process.env.ROUTE_ENGINE_CORS_ORIGINS] : undefined)
       const corsOrigins = corsList?.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean)
       const badCors = corsOrigins?.map(badOrigin).find((e) => e !== null)
       if (badCors) return usage(`bad --cors-origin: ${badCors}`)

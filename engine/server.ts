@@ -1,5 +1,6 @@
 // The HTTP(S) server: inbound keys (or, without them, the keyless guard), CORS, /healthz, /readyz,
-// /metrics, unparseable requests, graceful drain, and the proxy for everything else. Holds the current Ruleset; each request reads it once.
+// /metrics, unparseable requests, graceful drain, and the proxy for everything else. Holds the
+// current Ruleset; each request reads it once.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
