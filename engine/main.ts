@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { explain } from './commands/explain.js'
+import { badOrigin } from './cors.js'
 import { lint } from './commands/lint.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
 import { serve } from './commands/serve.js'
@@ -17,6 +18,7 @@ Usage:
   route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--transform-timeout MS]
                      [--no-watch] [--insecure-no-auth] [--workers N] [--tls-cert FILE --tls-key FILE]
                      [--drain-timeout MS] [--max-header-size BYTES] [--capture DIR [--redact PATH,…]]
+                     [--cors-origin ORIGIN,…]
   route-engine lint [DIR] [--format text|json]
   route-engine test [DIR] [--filter TEXT] [--format text|json]
   route-engine explain FILE [--rules DIR] [--route PATH] [--method M] [--header 'name: value']…
@@ -25,7 +27,9 @@ Usage:
 
 serve   Serve the rules (default: the shipped rules) on HOST:PORT (default 127.0.0.1:8787; HOST and
         PORT environment variables too), reloading them when files change. Inbound keys come from
-        ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback.
+        ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback, answers
+        only loopback Host names, reads only JSON bodies and serves no web page's origin unless
+        --cors-origin (ROUTE_ENGINE_CORS_ORIGINS) lists it.
         SIGTERM drains (docs/operations.md); SIGHUP reloads the rules and the certificate.
         --capture DIR writes each request and its upstream reply as a rule example under DIR/<rule>/,
         credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
@@ -66,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       'upstream-status': { type: 'string' },
       capture: { type: 'string' },
       redact: { type: 'string', multiple: true },
+      'cors-origin': { type: 'string', multiple: true },
     },
   })
   if (values.version) { process.stdout.write(pkg.version + '\n'); return 0 }
@@ -88,6 +93,11 @@ async function main(argv: string[]): Promise<number> {
       const tlsCert = values['tls-cert'] ?? process.env.ROUTE_ENGINE_TLS_CERT
       const tlsKey = values['tls-key'] ?? process.env.ROUTE_ENGINE_TLS_KEY
       if (!tlsCert !== !tlsKey) return usage('--tls-cert and --tls-key go together')
+      // An empty variable counts as unset: the default by keys.
+      const corsList = values['cors-origin'] ?? (process.env.ROUTE_ENGINE_CORS_ORIGINS ? [process.env.ROUTE_ENGINE_CORS_ORIGINS] : undefined)
+      const corsOrigins = corsList?.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean)
+      const badCors = corsOrigins?.map(badOrigin).find((e) => e !== null)
+      if (badCors) return usage(`bad --cors-origin: ${badCors}`)
       return serve({
         rules: values.rules ?? SHIPPED_RULES,
         host: values.host ?? process.env.HOST ?? '127.0.0.1',
@@ -103,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
         maxHeaderBytes: maxHeader,
         capture: values.capture,
         redact: (values.redact ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
+        corsOrigins,
       })
     }
     case 'lint': {

@@ -1,18 +1,21 @@
-// The HTTP(S) server: inbound keys, CORS preflight, /healthz, /readyz, /metrics, unparseable requests,
-// graceful drain, and the proxy for everything else. Holds the current Ruleset; each request reads it once.
+// The HTTP(S) server: inbound keys (or, without them, the keyless guard), CORS, /healthz, /readyz,
+// /metrics, unparseable requests, graceful drain, and the proxy for everything else. Holds the
+// current Ruleset; each request reads it once.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { corsHeaders, corsPolicy, preflight, type CorsPolicy } from './cors.js'
 import { inboundKey } from './credentials.js'
 import { RouteError } from './errors.js'
+import { keylessGuard } from './keyless-guard.js'
 import type { Logger } from './log.js'
 import { Metrics } from './metrics.js'
 import { proxy, type ProxyDeps, type Trace } from './pipeline/proxy.js'
 import { replyError } from './pipeline/reply-error.js'
-import { CORS_HEADERS, replyJson } from './pipeline/reply.js'
+import { replyJson } from './pipeline/reply.js'
 import { closeAgents } from './pipeline/send-upstream.js'
 import { neutralBody, serverErrors, writeError, writerFor } from './pipeline/write-error.js'
 import { isPromise } from './expr/runtime.js'
@@ -29,8 +32,10 @@ export interface ServerOptions {
   holder: RulesetHolder
   store: Store
   logger: Logger
-  /** Inbound keys; empty = no auth. */
+  /** Inbound keys; empty = no auth (and the keyless guard: keyless-guard.ts). */
   keys: string[]
+  /** Web origins allowed by CORS (`*`: any). Default: any with keys, none without. */
+  corsOrigins?: string[]
   maxBodyBytes: number
   maxJsonDepth: number
   dispatcher?: Dispatcher
@@ -64,6 +69,9 @@ export interface RunningServer {
 /** What every request handler reads: the server's state besides its options. */
 interface Live {
   keys: Buffer[]
+  cors: CorsPolicy
+  /** Without keys: refuses what a web page could send (keyless-guard.ts). */
+  guard: ReturnType<typeof keylessGuard>
   metrics: Metrics
   draining: boolean
   inFlight: number
@@ -77,11 +85,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // The request line holds only the Trace's own fields, never headers or keys: it skips the redact
   // guard, whose wildcard paths cost 10 µs a line (3 µs without).
   const requestLog = opts.logger.child({}, { redact: { paths: [] } })
-  const live: Live = { keys: opts.keys.map(digest), metrics: opts.metrics ?? new Metrics(), draining: false, inFlight: 0, stop: new AbortController(), idle: [], requestLog }
+  const cors = corsPolicy(opts.corsOrigins, opts.keys.length > 0)
+  const live: Live = { keys: opts.keys.map(digest), cors, guard: keylessGuard({ keys: opts.keys, host: opts.host, cors }), metrics: opts.metrics ?? new Metrics(), draining: false, inFlight: 0, stop: new AbortController(), idle: [], requestLog }
   // Every request in flight listens to it: thousands at once are expected, not a leak.
   setMaxListeners(0, live.stop.signal)
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v)
+    for (const [k, v] of Object.entries(corsHeaders(cors, req.headers.origin))) res.setHeader(k, v)
     live.inFlight++
     let done = false
     const ended = () => {
@@ -100,7 +109,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const maxHeaderSize = opts.maxHeaderBytes ?? 16 * 1024
   const server = opts.tls ? createHttpsServer({ ...opts.tls, maxHeaderSize }, onRequest) : createServer({ maxHeaderSize }, onRequest)
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    const status = answerClientError(err, socket, maxHeaderSize, opts.holder.current)
+    const status = answerClientError(err, socket, maxHeaderSize, opts.holder.current, cors)
     if (status) {
       live.metrics.rejected(status)
       opts.logger.info({ status, code: err.code }, 'bad request')
@@ -153,23 +162,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOptions, live: Live): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!
-  if (req.method === 'OPTIONS') {
-    res.writeHead(204, { 'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'authorization, content-type' }).end()
-    return
+  // Refused requests are answered, counted and logged below, like unauthorized ones.
+  const refused = live.guard?.(req) ?? null
+  if (!refused) {
+    if (req.method === 'OPTIONS') return preflight(req, res, live.cors)
+    if (path === '/healthz') return health(res, opts.holder)
+    if (path === '/readyz') return ready(res, opts.holder, live)
   }
-  if (path === '/healthz') return health(res, opts.holder)
-  if (path === '/readyz') return ready(res, opts.holder, live)
   if (live.draining) res.shouldKeepAlive = false
-  if (path === '/metrics' && req.method === 'GET' && (!live.keys.length || authorized(req, live.keys))) {
+  if (!refused && path === '/metrics' && req.method === 'GET' && (!live.keys.length || authorized(req, live.keys))) {
     return metrics(res, opts.metricsText ?? (() => live.metrics.text()), live.metrics.contentType, opts.holder.current)
   }
   const trace: Trace = { ms: {} }
   live.metrics.started()
   try {
-    if (live.keys.length && !authorized(req, live.keys)) {
-      const err = new RouteError('RE_UNAUTHORIZED', 'missing or wrong API key: send one of ROUTE_ENGINE_KEYS as "Authorization: Bearer <key>"')
-      trace.code = err.code
-      await replyError(res, err, serverErrors(opts.holder.current, req))
+    const denied = refused ?? (live.keys.length && !authorized(req, live.keys)
+      ? new RouteError('RE_UNAUTHORIZED', 'missing or wrong API key: send one of ROUTE_ENGINE_KEYS as "Authorization: Bearer <key>"')
+      : null)
+    if (denied) {
+      trace.code = denied.code
+      await replyError(res, denied, serverErrors(opts.holder.current, req))
       return
     }
     if (live.draining) {
@@ -191,7 +203,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
  * A request Node could not parse (too large a head, bad syntax, too slow) never reaches `handle`:
  * answer on the socket with the same JSON error shape. Returns the status sent, or null.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, maxHeaderSize: number, ruleset: Ruleset): number | null {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, maxHeaderSize: number, ruleset: Ruleset, policy: CorsPolicy): number | null {
   // Node's own handler checks the same: a response already under way on this socket cannot be replaced.
   const started = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
   if (err.code === 'ECONNRESET' || !socket.writable || started) {
@@ -207,8 +219,15 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, maxHeader
   const written = writeError({ writer: writerFor(ruleset, null), bindings: { vars: ruleset.vars } }, e, false)
   const r = isPromise(written) ? { status: e.status, body: neutralBody(e), headers: {} } : written
   const body = r.body === undefined ? '' : JSON.stringify(r.body)
-  const headers = Object.entries({ ...r.headers, ...CORS_HEADERS }).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-  socket.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`)
+  // The request's Origin is unknown here: only a policy that allows any origin has headers to add.
+  const headers = Object.entries({ ...r.headers, ...corsHeaders(policy, undefined) }).map(([k, v]) => `${k}: ${v}
+`).join('')
+  socket.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}
+content-type: application/json
+content-length: ${Buffer.byteLength(body)}
+${headers}connection: close
+
+${body}`)
   return r.status
 }
 

@@ -1,12 +1,14 @@
 // route-engine lint: load the rules as serve would, start nothing, list every problem; then the deep
 // checks: unknown bindings and shadowed rules on the compiled rules, and, running the examples through
-// the real pipeline, declared output schemas and dropped fields.
+// the real pipeline, declared output schemas and dropped fields; unencoded (raw) path values a request
+// could choose.
 import { readFileSync } from 'node:fs'
 import { loadExamples } from '../examples/load.js'
 import { Runner } from '../examples/run.js'
 import { loadRuleset } from '../ruleset/compile.js'
 import { lintBindings } from '../ruleset/lint-bindings.js'
 import { lintExamples } from '../ruleset/lint-examples.js'
+import { lintRawTemplates } from '../ruleset/lint-raw-templates.js'
 import { lintShadowed } from '../ruleset/lint-shadow.js'
 import { formatProblem } from '../ruleset/problems.js'
 import { ruleSpecs } from '../ruleset/rule-specs.js'
@@ -16,6 +18,7 @@ export async function lint(dir: string, format: 'text' | 'json'): Promise<number
   const { problems } = loaded
   if (loaded.ruleset && loaded.sources) {
     lintBindings(loaded.ruleset, problems)
+    lintRawTemplates(loaded.ruleset, problems)
     lintShadowed(loaded.ruleset, ruleSpecs(loaded.sources), problems)
     const examples = await loadExamples(dir, problems)
     if (examples.length) {

@@ -2,7 +2,6 @@
 // (or on SIGHUP), drain on SIGTERM. With --workers N > 1 this process becomes the cluster primary
 // (cluster.ts) and each worker runs this same function to serve.
 import cluster from 'node:cluster'
-import { isIP } from 'node:net'
 import { joinCluster, runPrimary } from '../cluster.js'
 import { DEFAULT_LIMITS } from '../expr/compile.js'
 import { createLogger } from '../log.js'
@@ -11,6 +10,7 @@ import { loadRuleset } from '../ruleset/compile.js'
 import { formatProblem } from '../ruleset/problems.js'
 import { reloadRules, watchRules, type RulesetHolder } from '../ruleset/reload.js'
 import { startServer } from '../server.js'
+import { isLoopbackName } from '../keyless-guard.js'
 import { captureTo } from './capture.js'
 import { MemoryStore } from '../store/memory.js'
 import { readCertificate, watchCertificate } from '../tls.js'
@@ -34,13 +34,19 @@ export interface ServeFlags {
   capture?: string
   /** Body fields to redact in captures (dotted paths, `*` any key or item). */
   redact: string[]
+  /** Web origins CORS allows (`*` any); undefined = any with keys, none without. */
+  corsOrigins?: string[]
 }
 
 export async function serve(f: ServeFlags): Promise<number> {
   const logger = createLogger()
   const keys = (process.env.ROUTE_ENGINE_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean)
-  if (!keys.length && !isLoopback(f.host) && !f.insecureNoAuth) {
+  if (!keys.length && !isLoopbackName(f.host) && !f.insecureNoAuth) {
     process.stderr.write(`refusing to listen on ${f.host} without inbound keys: set ROUTE_ENGINE_KEYS (or pass --insecure-no-auth)\n`)
+    return 2
+  }
+  if (!keys.length && f.corsOrigins?.includes('*') && !f.insecureNoAuth) {
+    process.stderr.write('refusing to allow every web origin (--cors-origin *) without inbound keys: any page the user visits could spend the upstream keys. List the origins, or set ROUTE_ENGINE_KEYS (or pass --insecure-no-auth)\n')
     return 2
   }
   const worker = cluster.isWorker
@@ -85,7 +91,7 @@ export async function serve(f: ServeFlags): Promise<number> {
   const member = worker ? joinCluster(metrics.registry, { reload, reloadCertificate, stop }) : null
   const server = await startServer({
     host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128,
-    tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText,
+    tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText, corsOrigins: f.corsOrigins,
     observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
   })
   const logReload = (ok: boolean, probs: typeof problems.items) => {
@@ -115,10 +121,4 @@ export async function serve(f: ServeFlags): Promise<number> {
   await store.close()
   member?.leave()
   return 0
-}
-
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true
-  if (isIP(host) === 4) return host.startsWith('127.')
-  return host === '::1'
 }

@@ -6,9 +6,8 @@ import { once } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { asRouteError, RouteError } from '../errors.js'
-import { evaluate } from '../expr/evaluate.js'
 import { isPromise } from '../expr/runtime.js'
-import type { Target, Template, Upstream } from '../ruleset/ruleset.js'
+import type { Target, Upstream } from '../ruleset/ruleset.js'
 import { createSseDecoder, type SseEvent } from '../sse/decode.js'
 import type { Matched } from './match.js'
 import type { Observer } from './observer.js'
@@ -16,6 +15,7 @@ import type { ProxyDeps, Trace } from './proxy.js'
 import type { Redact } from './redact.js'
 import { ClientStream, replyJson } from './reply.js'
 import { replyError } from './reply-error.js'
+import { renderHeader, renderPath } from './render-template.js'
 import { failureKind, retryAfter, type Failure } from './retry.js'
 import { sendUpstream, upstreamFailure, type CallTiming } from './send-upstream.js'
 import { setServerTiming } from './server-timing.js'
@@ -67,7 +67,7 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
       throw new RouteError('RE_UPSTREAM_UNCONFIGURED', `model '${c.matched.clientModel ?? '(none)'}' routes to upstream '${up.name}' (rule '${rule}'), which has no base URL: set ${up.baseVars.join(' or ') || 'its base'}`, { rule, upstream: up.name })
     }
     const call = {
-      url: up.base + (await render(target.upstream.path, upBody, bindings, rule)),
+      url: up.base + (await renderPath(target.upstream.path, upBody, bindings, rule)),
       method: target.upstream.method ?? c.req.method ?? 'POST',
       headers: await upstreamHeaders(c.req, up, target, upBody, bindings, rule),
       body: upBody === undefined ? undefined : JSON.stringify(upBody),
@@ -219,12 +219,6 @@ function brokenOff(err: unknown, up: Upstream, rule: string): RouteError {
   return new RouteError('RE_UPSTREAM_UNREACHABLE', `upstream '${up.name}' broke off its reply: ${[e.code, e.message].filter(Boolean).join(' ')} (rule '${rule}')`, { rule, upstream: up.name, cause: err })
 }
 
-async function render(t: Template, body: unknown, bindings: Record<string, unknown>, rule: string): Promise<string> {
-  let out = ''
-  for (const p of t.parts) out += typeof p === 'string' ? p : String((await evaluate(p, body, bindings, rule)) ?? '')
-  return out
-}
-
 async function upstreamHeaders(req: IncomingMessage, up: Upstream, target: Target, body: unknown, bindings: Record<string, unknown>, rule: string): Promise<Record<string, string>> {
   const h: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' }
   const ua = req.headers['user-agent']
@@ -235,7 +229,7 @@ async function upstreamHeaders(req: IncomingMessage, up: Upstream, target: Targe
     }
   }
   Object.assign(h, up.headers)
-  for (const [k, t] of Object.entries(target.upstream.headers)) h[k] = await render(t, body, bindings, rule)
+  for (const [k, t] of Object.entries(target.upstream.headers)) h[k] = await renderHeader(k, t, body, bindings, rule)
   return h
 }
 

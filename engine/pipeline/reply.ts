@@ -5,13 +5,6 @@ import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
 import { encodeComment } from '../sse/encode.js'
 
-/** Sent on every response; a preflight also gets the headers it asked for (see server.ts). */
-export const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
-  'access-control-max-age': '86400',
-}
-
 export function replyJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })

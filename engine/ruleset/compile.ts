@@ -260,9 +260,9 @@ class Compiler {
     }
     return {
       name: up.to,
-      path: this.template(src, [...path, 'path'], up.path ?? ''),
+      path: this.template(src, [...path, 'path'], up.path ?? '', 'path'),
       method: up.method ? String(up.method).toUpperCase() : null,
-      headers: Object.fromEntries(Object.entries<string>(up.headers ?? {}).map(([k, v]) => [k.toLowerCase(), this.template(src, [...path, 'headers', k], v)])),
+      headers: Object.fromEntries(Object.entries<string>(up.headers ?? {}).map(([k, v]) => [k.toLowerCase(), this.template(src, [...path, 'headers', k], v, 'header')])),
     }
   }
 
@@ -399,7 +399,8 @@ class Compiler {
     return compiled
   }
 
-  template(src: YamlSource, path: YamlPath, text: string): Template {
+  /** `text` with `{expression}` parts; `{raw: expression}` (paths only) opts out of percent-encoding. */
+  template(src: YamlSource, path: YamlPath, text: string, where: 'path' | 'header'): Template {
     const parts: Template['parts'] = []
     const base = placeOfText(src, path)
     let i = 0
@@ -414,14 +415,23 @@ class Compiler {
       }
       if (lit) parts.push(lit)
       lit = ''
-      const e = this.compileText(text.slice(i + 1, j), { ...base, col: base.col + i + 1 })
-      if (e) parts.push(e)
+      const inner = text.slice(i + 1, j)
+      // `raw:` cannot begin a JSONata expression, so the marker is unambiguous.
+      const raw = RAW_MARKER.exec(inner)?.[0] ?? ''
+      const at = { ...base, col: base.col + i + 1 }
+      if (raw && where === 'header') {
+        this.problems.error(at, 'RE_RAW_TEMPLATE', 'raw: applies to upstream.path only: header values are never percent-encoded (a value with control characters is refused)')
+      }
+      const e = this.compileText(inner.slice(raw.length), { ...at, col: at.col + raw.length })
+      if (e) parts.push({ value: e, raw: raw !== '' })
       i = j + 1
     }
     if (lit) parts.push(lit)
     return { parts }
   }
 }
+
+const RAW_MARKER = /^\s*raw\s*:\s*/
 
 const isFileRef = (v: string, ext: RegExp): boolean => ext.test(v) && !/\s/.test(v)
 

@@ -87,8 +87,9 @@ export function droppedFields(r: RunResult, spec: RuleSpec): string[] {
     path: path.split('.'),
     match: why && typeof why === 'object' && typeof (why as { match?: unknown }).match === 'string' ? new RegExp((why as { match: string }).match) : null,
   }))
-  // The URL and headers carry data too (a model in the path, a version in a header).
-  const out = collect([r.upstream.body, r.upstream.path, Object.values(r.upstream.headers)])
+  // The URL and headers carry data too (a model in the path, a version in a header); path values are
+  // percent-encoded.
+  const out = collect([r.upstream.body, r.upstream.path, decoded(r.upstream.path), Object.values(r.upstream.headers)])
   const missing = new Set<string>()
   for (const { path, value } of leaves(input)) {
     const shape = path.map((k) => (typeof k === 'number' ? '*' : k))
@@ -96,6 +97,10 @@ export function droppedFields(r: RunResult, spec: RuleSpec): string[] {
     if (!dropped && !carried(value, String(path.at(-1)), out)) missing.add(path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').slice(1))
   }
   return [...missing]
+}
+
+function decoded(path: string): string {
+  try { return decodeURIComponent(path) } catch { return path }
 }
 
 interface Collected { strings: string[]; scalars: Set<unknown>; keys: Set<string> }

@@ -77,8 +77,17 @@ export interface Upstream {
 }
 
 export interface Template {
-  /** Constant text, or parts alternating text and expressions. */
-  parts: (string | PlacedExpr)[]
+  /** Constant text, or parts alternating text and `{expression}`s. */
+  parts: (string | TemplateValue)[]
+}
+
+/**
+ * An `{expression}` of a template. In a path its value is percent-encoded as one URL component
+ * unless the rule wrote `{raw: …}` (a value from trusted parts only: lint warns otherwise).
+ */
+export interface TemplateValue {
+  value: PlacedExpr
+  raw: boolean
 }
 
 export interface UpstreamCallSpec {

@@ -38,7 +38,7 @@ t.test('lint: 0 on the shipped rules, 1 with every problem listed', async (t) =>
 })
 
 t.test('serve answers on the port it prints, and stops on SIGTERM', async (t) => {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env: { ...process.env, ROUTE_ENGINE_KEYS: '', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env: { ...process.env, ROUTE_ENGINE_KEYS: '', ROUTE_ENGINE_CORS_ORIGINS: 'http://localhost:3000, https://app.example', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { child.kill('SIGKILL') })
   const lines = createInterface({ input: child.stdout! })
   let url = ''
@@ -52,6 +52,11 @@ t.test('serve answers on the port it prints, and stops on SIGTERM', async (t) =>
   const body = (await res.body.json()) as any
   t.equal(body.object, 'list')
   t.ok(body.data.some((m: any) => m.id === 'gpt-55-xhigh'), 'aliases are listed')
+  for (const [origin, status, allow] of [['https://app.example', 204, 'https://app.example'], ['https://evil.example', 403, undefined]] as const) {
+    const pre = await request(url + '/v1/chat/completions', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } })
+    await pre.body.dump()
+    t.same([pre.statusCode, pre.headers['access-control-allow-origin']], [status, allow], `ROUTE_ENGINE_CORS_ORIGINS: a preflight from ${origin}`)
+  }
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   child.kill('SIGTERM')
   t.equal(await exit, 0)
@@ -61,4 +66,13 @@ t.test('serve refuses a public address without keys', async (t) => {
   const r = run('serve', '--host', '0.0.0.0', '--port', '0')
   t.equal(r.status, 2)
   t.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without inbound keys/)
+})
+
+t.test('serve refuses every web origin without keys, and a --cors-origin that is not an origin', async (t) => {
+  const any = run('serve', '--port', '0', '--cors-origin', '*')
+  t.equal(any.status, 2)
+  t.match(any.stderr, /refusing to allow every web origin \(--cors-origin \*\) without inbound keys/)
+  const bad = run('serve', '--port', '0', '--cors-origin', 'https://app.example/path')
+  t.equal(bad.status, 2)
+  t.match(bad.stderr, /bad --cors-origin: 'https:\/\/app\.example\/path' is not an origin/)
 })

@@ -138,7 +138,8 @@ t.before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 're-engine-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
   copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
-  engine = await startEngine(dir, { limits: { timeoutMs: 300, maxDepth: 500 } })
+  // No inbound keys: a web origin may call only when listed.
+  engine = await startEngine(dir, { limits: { timeoutMs: 300, maxDepth: 500 }, corsOrigins: ['https://x'] })
 })
 t.teardown(async () => { await engine.close(); await mock.close() })
 
@@ -250,7 +251,7 @@ t.test('a client that disconnects halfway through its body: the request ends, lo
   const calls = mock.seen.length
   const socket = connect(Number(new URL(engine.url).port), '127.0.0.1')
   await once(socket, 'connect')
-  socket.write('POST /raw HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model": "m", "pad')
+  socket.write('POST /raw HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model": "m", "pad')
   await new Promise<void>((resolve) => socket.write('', () => resolve()))
   socket.destroy()
   const logged = () => engine.logs.find((l) => l.includes('"msg":"request"') && l.includes('"path":"/raw"') && l.includes('RE_BAD_REQUEST'))
@@ -349,7 +350,7 @@ t.test('pass-through, body transform, CORS preflight, health; secrets never logg
   t.same(body.json, { wrapped: { echo: { a: 1 }, path: '/json' } })
   const pre = await request(engine.url + '/anything/at/all', { method: 'OPTIONS', headers: { origin: 'https://x', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } })
   t.equal(pre.statusCode, 204)
-  t.equal(pre.headers['access-control-allow-origin'], '*')
+  t.equal(pre.headers['access-control-allow-origin'], 'https://x')
   t.match(String(pre.headers['access-control-allow-headers']), /authorization/)
   await pre.body.dump()
   const h = await request(engine.url + '/healthz')

@@ -56,11 +56,11 @@ t.test('draining: readyz 503, new requests refused, the deadline ends a stream c
   let raw = ''
   socket.on('data', (d) => { raw += String(d) })
   const ended = new Promise<void>((r) => socket.on('close', () => r()))
-  socket.write('GET /stream HTTP/1.1\r\nhost: x\r\n\r\n')
+  socket.write('GET /stream HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n')
   while (!raw.includes('"text":"a"')) await new Promise((r) => socket.once('data', r))
 
   const drained = server.drain(300)
-  socket.write('GET /readyz HTTP/1.1\r\nhost: x\r\n\r\nGET /stream HTTP/1.1\r\nhost: x\r\n\r\n')
+  socket.write('GET /readyz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\nGET /stream HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n')
   const r = await drained
   t.equal(r.inFlight, 1, 'the stream was in flight when the drain began')
   t.ok(r.cut >= 1, 'and was cut at the deadline (with the requests queued behind it)')

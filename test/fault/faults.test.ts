@@ -39,18 +39,18 @@ rules:
   - name: plain
     match: { path: "/plain/**" }
     request: ['$merge([$, {"via": "flaky"}])']
-    upstream: { to: flaky, path: '{$ctx.path}' }
+    upstream: { to: flaky, path: '{raw: $ctx.path}' }
     response:
       stream:${PROGRAM}
   - name: retry
     match: { path: "/retry/**" }
-    upstream: { to: flaky, path: '{$ctx.path}' }
+    upstream: { to: flaky, path: '{raw: $ctx.path}' }
     retry: { attempts: 3, backoff: 20, maxDelay: 1500 }
     response:
       stream:${PROGRAM}
   - name: fallback
     match: { path: "/fallback/**" }
-    upstream: { to: flaky, path: '{$ctx.path}' }
+    upstream: { to: flaky, path: '{raw: $ctx.path}' }
     retry: { attempts: 1, backoff: 20, on: [connect, timeout, 429, 5xx] }
     response:
       stream:${PROGRAM}
@@ -70,7 +70,7 @@ rules:
       body: '{"got": $}'
   - name: narrow
     match: { path: "/narrow/**" }
-    upstream: { to: narrow, path: '{$ctx.path}' }
+    upstream: { to: narrow, path: '{raw: $ctx.path}' }
     response:
       stream:${PROGRAM}
   - name: narrow-fallback

@@ -1,8 +1,10 @@
 // Bad input against the real server process (the built CLI on the shipped rules): thousands of
 // generated bodies (malformed JSON, wrong types at every depth of real Cursor requests, nesting
-// 10,000 deep, oversize) and headers (too large, invalid, conflicting lengths, broken chunking, bad
-// request lines) from a seeded generator. Every answer must be a well-formed error; the process must
-// live through it and stop cleanly.
+// 10,000 deep, oversize, model names that try to leave their URL segment or inject headers, odd
+// content types) and headers (too large, invalid, conflicting lengths, broken chunking, bad request
+// lines, foreign Host and Origin) from a seeded generator. Every answer must be a well-formed error;
+// every upstream call must go to a path the rules intend; the process must live through it and stop
+// cleanly.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -34,6 +36,15 @@ const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!
 const KEYS = ['model', 'messages', 'input', 'tools', 'tool_choice', 'stream', 'stream_options', 'role', 'content', 'type', 'text', 'image_url', 'url', 'function', 'arguments', 'name', 'id', 'call_id', 'output', 'reasoning', 'effort', 'max_tokens', 'temperature', 'instructions', 'previous_response_id', 'metadata', 'system', 'parts', 'tool_calls', 'tool_call_id', 'parameters', 'format', 'include_usage', '__proto__', 'constructor', '']
 const STRINGS = ['', 'gpt-5', 'claude-sonnet-4-6', 'gemini-2.5-pro', 'deepseek-chat', 'gpt-55-xhigh', 'anthropic:opus', 'user', 'assistant', 'tool', 'system', 'function', 'custom', 'input_text', 'function_call', 'function_call_output', 'reasoning', 'image_url', 'text', '\u0000', '\ud800', '😀'.repeat(50), 'x'.repeat(5000), '{"a":', '<details>', '$', '**', 'null']
 const MODELS = ['gpt-5', 'gpt-55-high', 'claude-sonnet-4-6', 'anthropic:sonnet', 'gemini-2.5-pro', 'google:gemini-flash', 'some-local-model', 'o3', 'codex-mini']
+/** Names that try to move the upstream call: other paths, a query, a fragment, header lines. */
+const INJECTIONS = [
+  'gemini-x/../../../v1/messages', 'gemini-x/../../../v1/messages?key=attacker#', 'gemini-x?key=attacker', 'gemini-x#fragment',
+  'gemini-x\\..\\..\\..\\v1\\messages', 'gemini-%2e%2e/%2e%2e/%2e%2e/v1/messages', 'gemini-x%2F..%2F..%2Fv1', 'gemini-x/./../%2E%2E/v1',
+  'gemini-..', 'gemini-x&key=attacker', 'gemini-a\r\nx-injected: 1', 'gemini-\ud800', 'gemini-x\u0000', 'claude-x/../../admin',
+  'gpt-5?x=1#y', '../../etc/passwd', '..', '.', '%2e%2e', 'x\r\nhost: evil.example', '//evil.example/x', 'http://evil.example/',
+]
+const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/vnd.api+json', 'application/json;charset=UTF-8;x=y']
+const OTHER_TYPES = ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=----x', 'application/jsonx', 'application/json-patch', 'application/xml', '', ';', 'application/', '*/*', 'json', 'text/json']
 
 function value(depth: number): unknown {
   switch (int(depth > 4 ? 6 : 9)) {
@@ -69,7 +80,7 @@ function mutate(body: unknown): unknown {
       node = node[k]
     }
   }
-  if (rand() < 0.5) copy.model = rand() < 0.8 ? pick(MODELS) : value(2)
+  if (rand() < 0.5) copy.model = rand() < 0.6 ? pick(MODELS) : rand() < 0.75 ? pick(INJECTIONS) : value(2)
   return copy
 }
 
@@ -124,7 +135,7 @@ function raw(port: number, bytes: string | Buffer): Promise<{ status: number; co
 
 function badHead(port: number): { kind: string; bytes: string } {
   const line = (h: string, body = '') => `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: close\r\n${h}\r\n${body}`
-  const r = int(11)
+  const r = int(13)
   if (r === 0) return { kind: 'header too large', bytes: line(`x-big: ${'b'.repeat(MAX_HEADER + int(MAX_HEADER))}\r\n`) }
   if (r === 1) return { kind: 'header too large', bytes: line(Array.from({ length: 400 + int(200) }, (_, i) => `x-h${i}: ${'v'.repeat(20)}\r\n`).join('')) }
   if (r === 2) return { kind: 'bad header', bytes: line(`bad header${pick([' ', '(', '@', '"'])}name: x\r\n`) }
@@ -135,8 +146,17 @@ function badHead(port: number): { kind: string; bytes: string } {
   if (r === 7) return { kind: 'bad chunking', bytes: line('transfer-encoding: chunked\r\ncontent-length: 2\r\n', '2\r\n{}\r\n0\r\n\r\n') }
   if (r === 8) return { kind: 'bad request line', bytes: pick(['GARBAGE\r\n\r\n', 'POST  HTTP/1.1\r\n\r\n', 'POST /v1 HTTP/9.9\r\nconnection: close\r\n\r\n', '\u0000\u0001\u0002\r\n\r\n', 'GET /\u0000 HTTP/1.1\r\n\r\n']) }
   if (r === 9) return { kind: 'url too long', bytes: `GET /${'u'.repeat(MAX_HEADER + int(MAX_HEADER))} HTTP/1.1\r\nconnection: close\r\n\r\n` }
-  return { kind: 'bad body (valid HTTP)', bytes: line(`content-type: ${pick(['text/plain', 'application/json; charset=latin1', 'multipart/form-data', ''])}\r\ncontent-length: 9\r\n`, '{"model":') }
+  if (r === 10) return { kind: 'bad body (valid HTTP)', bytes: line(`content-type: ${pick(['text/plain', 'application/json; charset=latin1', 'multipart/form-data', ''])}\r\ncontent-length: 9\r\n`, '{"model":') }
+  // A page's request to a keyless loopback server: a rebound Host name, or its own Origin.
+  const body = '{"model":"gpt-5","messages":[{"role":"user","content":"hi"}]}'
+  const browser = `content-type: ${pick(['application/json', 'text/plain'])}\r\ncontent-length: ${body.length}\r\n`
+  if (r === 11) return { kind: 'foreign host', bytes: `POST /v1/chat/completions HTTP/1.1\r\nhost: ${pick(['evil.example', `evil.example:${port}`, '127.0.0.1.nip.io', 'localhost.'])}\r\nconnection: close\r\n${browser}\r\n${body}` }
+  return { kind: 'foreign origin', bytes: line(`origin: ${pick(['https://evil.example', 'null', `http://evil.example:${port}`, 'chrome-extension://abc'])}\r\n${browser}`, body) }
 }
+
+/** Each upstream's base path at the mock, and the paths the shipped rules call under it. */
+const PREFIXES = { OPENAI_BASE_URL: '/openai', ANTHROPIC_BASE_URL: '/anthropic', GEMINI_BASE_URL: '/gemini', OPENAI_COMPAT_BASE_URL: '/compat' }
+const INTENDED = /^(\/openai\/responses|\/anthropic\/messages|\/compat\/chat\/completions|\/gemini\/models\/[^/?#]+:(generateContent|streamGenerateContent\?alt=sse))$/
 
 let mock: Mock
 t.before(async () => {
@@ -147,7 +167,7 @@ t.teardown(() => mock.close())
 
 t.test(`${BODIES} bad bodies and hundreds of bad heads against a running server: every answer a well-formed error, no crash`, async (t) => {
   const env: NodeJS.ProcessEnv = { ...process.env, ROUTE_ENGINE_KEYS: '', LOG_LEVEL: 'info' }
-  for (const v of ['OPENAI_BASE_URL', 'ANTHROPIC_BASE_URL', 'GEMINI_BASE_URL', 'OPENAI_COMPAT_BASE_URL']) env[v] = mock.url
+  for (const [v, prefix] of Object.entries(PREFIXES)) env[v] = mock.url + prefix
   const child = spawn(process.execPath, [bin, 'serve', '--rules', shipped, '--port', '0', '--no-watch', '--max-body', String(MAX_BODY), '--max-header-size', String(MAX_HEADER), '--transform-timeout', '2000'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   const logs: any[] = []
@@ -179,7 +199,9 @@ t.test(`${BODIES} bad bodies and hundreds of bad heads against a running server:
     while (next < cases.length) {
       const { kind, body } = cases[next++]!
       const method = rand() < 0.9 ? 'POST' : pick(['PUT', 'PATCH', 'DELETE'])
-      const headers: Record<string, string> = { 'content-type': pick(['application/json', 'text/plain', 'application/x-www-form-urlencoded']) }
+      const headers: Record<string, string> = {}
+      const type = rand() < 0.6 ? pick(JSON_TYPES) : rand() < 0.9 ? pick(OTHER_TYPES) : undefined
+      if (type !== undefined) headers['content-type'] = type
       if (rand() < 0.1) headers['authorization'] = pick(['Bearer', 'Bearer ' + 'k'.repeat(300), 'Basic xyz', ''])
       if (rand() < 0.05) headers['x-fuzz'] = 'h'.repeat(MAX_HEADER)
       const r = await request(url + pick(PATHS), { method: method as 'POST', body, headers, dispatcher: agent }).catch((e: Error) => ({ statusCode: 0, headers: {} as Record<string, string>, body: { text: async () => e.message } }))
@@ -199,6 +221,14 @@ t.test(`${BODIES} bad bodies and hundreds of bad heads against a running server:
   t.same(bad.slice(0, 20), [], `every answer is a well-formed error (${bad.length} are not)`)
   t.notOk(codes.RE_INTERNAL, 'no internal error: every failure is one the engine knows')
   t.ok(codes.RE_TOO_DEEP && codes.RE_BODY_TOO_LARGE && codes.RE_BAD_JSON && codes.RE_HEADERS_TOO_LARGE && codes.RE_BAD_REQUEST, 'each limit was hit')
+  t.ok(codes.RE_UNSUPPORTED_MEDIA_TYPE && codes.RE_FORBIDDEN_HOST && codes.RE_FORBIDDEN_ORIGIN, 'a page\'s requests were refused')
+  const strays = mock.seen.map((s) => s.url).filter((u) => !INTENDED.test(u))
+  const gemini = mock.seen.filter((s) => s.url.startsWith('/gemini/models/')).map((s) => decodeURIComponent(s.url.slice(15).replace(/:(stream)?[gG]enerateContent(\?alt=sse)?$/, '')))
+  t.comment(`upstream calls: ${mock.seen.length}; to gemini with an injection name: ${gemini.filter((m) => INJECTIONS.includes(m)).length}`)
+  t.ok(mock.seen.length > 100, 'requests reached the upstream')
+  t.same(strays.slice(0, 20), [], `every upstream call went to a path the rules intend (${strays.length} did not)`)
+  t.ok(gemini.some((m) => INJECTIONS.includes(m)), 'injection names reached the gemini upstream, each inside its segment')
+  t.notOk(mock.seen.some((s) => 'x-injected' in s.headers), 'no injected header reached the upstream')
   t.equal(child.exitCode, null, 'the server is still running')
   const health = await request(url + '/healthz')
   t.equal(health.statusCode, 200)

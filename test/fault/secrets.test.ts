@@ -23,7 +23,7 @@ upstreams:
 rules:
   - name: upstream
     match: { method: POST, path: "/up/**" }
-    upstream: { to: echo, path: '{$ctx.path}' }
+    upstream: { to: echo, path: '{raw: $ctx.path}' }
     response:
       stream:
         done: "[DONE]"

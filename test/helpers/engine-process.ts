@@ -5,6 +5,7 @@
 // as they are when it starts.
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { ServerOptions } from '../../engine/server.js'
 
 export interface EngineProcess {
   url: string
@@ -15,8 +16,9 @@ export interface EngineProcess {
 
 type Reply = { url?: string; error?: string; logs?: string[] }
 
-export async function startEngineProcess(rulesDir: string): Promise<EngineProcess> {
-  const child = fork(fileURLToPath(import.meta.url), ['--engine-child', rulesDir], {
+/** `opts`: server options passed to the child as JSON. */
+export async function startEngineProcess(rulesDir: string, opts: Partial<Pick<ServerOptions, 'keys' | 'corsOrigins'>> = {}): Promise<EngineProcess> {
+  const child = fork(fileURLToPath(import.meta.url), ['--engine-child', rulesDir, JSON.stringify(opts)], {
     env: { ...process.env },
     execArgv: process.execArgv,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -48,7 +50,7 @@ if (process.argv[2] === '--engine-child' && process.send) {
   const send = (m: Reply) => process.send!(m)
   const { startEngine } = await import('./server.js')
   try {
-    const engine = await startEngine(process.argv[3]!)
+    const engine = await startEngine(process.argv[3]!, JSON.parse(process.argv[4] ?? '{}'))
     process.on('message', async (m) => {
       if (m === 'logs') send({ logs: engine.logs })
       if (m === 'close') { await engine.close(); process.exit(0) }

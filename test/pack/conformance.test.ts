@@ -123,7 +123,8 @@ t.before(async () => {
   const env: Record<string, string> = { ...KEYS }
   for (const u of UPSTREAMS) env[u.env] = mock.url + u.prefix
   for (const [k, v] of Object.entries(env)) { savedEnv[k] = process.env[k]; process.env[k] = v }
-  engine = await startEngineProcess(RULES)
+  // No inbound keys: the VS Code app origin may call because it is listed.
+  engine = await startEngineProcess(RULES, { corsOrigins: ['vscode-file://vscode-app'] })
 })
 t.teardown(async () => {
   await engine?.close()
@@ -688,7 +689,7 @@ t.test('CORS preflight on the chat route', async (t) => {
   })
   await r.text()
   t.equal(r.status, 204)
-  t.equal(r.headers.get('access-control-allow-origin'), '*')
+  t.equal(r.headers.get('access-control-allow-origin'), 'vscode-file://vscode-app')
   t.match(r.headers.get('access-control-allow-methods'), /POST/)
   t.match(r.headers.get('access-control-allow-headers'), /authorization/i)
   t.match(r.headers.get('access-control-allow-headers'), /content-type/i)

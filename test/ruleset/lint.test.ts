@@ -4,6 +4,8 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { loadRuleset } from '../../engine/ruleset/compile.js'
+import { lintRawTemplates } from '../../engine/ruleset/lint-raw-templates.js'
+import { ProblemList } from '../../engine/ruleset/problems.js'
 
 const shipped = new URL('../../rules/', import.meta.url).pathname
 
@@ -91,6 +93,32 @@ t.test('unknown upstreams, pipelines, files and functions, duplicates, unset var
     'error:RE_UNKNOWN_UPSTREAM@7:21',
     'warning:RE_UNSET_ENV@2:14',
   ].sort())
+})
+
+t.test('raw path parts: a request value that can reach one warns; literals, $vars and $env() do not; raw in a header is an error', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 're-lint-'))
+  const path = `/a/{raw: $ctx.path}/{raw: stream ? "s?alt=sse" : "g"}/{raw: $vars.v & "-" & $env("HOME")}/{raw: ($x := 1; $request.stream ? "a" : model)}/{model}`
+  const line = `    upstream: { to: up, path: '${path}', headers: { x-m: "{raw: model}" } }`
+  writeFileSync(join(dir, 'r.yaml'), ['upstreams:', '  up: { base: http://upstream.invalid }', 'rules:', '  - name: chat', '    match: { path: /chat }', line, ''].join('\n'))
+  const { ruleset, problems } = await loadRuleset(dir)
+  t.equal(ruleset, null, 'raw: in a header is an error')
+  t.same(problems.items.map((p) => [p.severity, p.code, p.line, p.col]), [['error', 'RE_RAW_TEMPLATE', 6, line.indexOf('{raw: model}') + 2]])
+  t.match(problems.items[0]!.message, /raw: applies to upstream\.path only/)
+
+  writeFileSync(join(dir, 'r.yaml'), readFileSync(join(dir, 'r.yaml'), 'utf8').replace(', headers: { x-m: "{raw: model}" }', ''))
+  const loaded = await loadRuleset(dir)
+  const lint = new ProblemList()
+  lintRawTemplates(loaded.ruleset!, lint)
+  t.same(lint.items.map((p) => [p.severity, p.code, p.line, p.col]), [
+    ['warning', 'RE_RAW_TEMPLATE', 6, line.indexOf('$ctx.path') + 1],
+    ['warning', 'RE_RAW_TEMPLATE', 6, line.indexOf('model)}') + 1],
+  ])
+  t.match(lint.items[0]!.message, /\$ctx\.path can come from the request/)
+  t.match(lint.items[1]!.message, /model can come from the request/)
+
+  const shippedProblems = new ProblemList()
+  lintRawTemplates((await loadRuleset(shipped)).ruleset!, shippedProblems)
+  t.same(shippedProblems.items, [], 'the shipped gemini rule\'s raw part yields only literals')
 })
 
 t.test('engine/ names no vendor outside comments', async (t) => {

@@ -59,6 +59,7 @@ t.test('the shipped rules lint clean: exit 0, no errors', async (t) => {
   const r = lint(shipped)
   t.equal(r.status, 0, r.stdout)
   t.match(r.stdout, /: 0 error\(s\)/)
+  t.notMatch(r.stdout, /RE_RAW_TEMPLATE/, 'the gemini rule\'s raw part yields only literals')
 })
 
 t.test('a clean small rules directory with an example: exit 0', async (t) => {
