@@ -3,7 +3,9 @@
 // its own; load alternates between them, round after round, so a busy machine disturbs both alike.
 // Prints the median requests/s and CPU per request of each.
 //   npm run build && cp -r dist dist-a   (then change the code)   npm run build && cp -r dist dist-b
-//   node bench/ab.mjs translate dist-a dist-b        scenarios: pass translate gemini stream-anthropic stream-responses
+//   node bench/ab.mjs chat-anthropic dist-a dist-b
+// scenarios: chat-anthropic chat-anthropic-stream chat-compat (suite.mjs's Chat requests), pass, and on
+// Cursor's 10 KB Responses-shaped turn translate (→ Anthropic) gemini stream-anthropic stream-responses
 import { spawn } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,11 +13,14 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { closeAgent, saturate, setMode } from './lib/load.mjs'
 import { startScript } from './lib/processes.mjs'
-import { cursorRequest } from './lib/transcripts.mjs'
+import { chatRequest, cursorRequest } from './lib/transcripts.mjs'
 
 const root = new URL('../', import.meta.url).pathname
 const [scenario, ...builds] = process.argv.slice(2)
 const SCENARIOS = {
+  'chat-anthropic': ['/v1/chat/completions', JSON.stringify(chatRequest('claude-sonnet-4-6', false))],
+  'chat-anthropic-stream': ['/v1/chat/completions', JSON.stringify(chatRequest('claude-sonnet-4-6', true))],
+  'chat-compat': ['/v1/chat/completions', JSON.stringify(chatRequest('deepseek-chat', false))],
   pass: ['/bench/pass', JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })],
   translate: ['/cursor/chat/completions', JSON.stringify(cursorRequest('claude-sonnet-4-6', false))],
   gemini: ['/cursor/chat/completions', JSON.stringify(cursorRequest('gemini-2.5-pro', false))],
@@ -36,7 +41,7 @@ writeFileSync(join(rulesDir, '90-bench-pass.yaml'), readFileSync(`${root}bench/r
 const env = {
   ...process.env, LOG_LEVEL: 'info', BENCH_MOCK_URL: mock.url,
   ANTHROPIC_BASE_URL: `${mock.url}/v1`, ANTHROPIC_API_KEY: 'bench', OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: 'bench',
-  GEMINI_BASE_URL: `${mock.url}/v1beta`, GEMINI_API_KEY: 'bench',
+  GEMINI_BASE_URL: `${mock.url}/v1beta`, GEMINI_API_KEY: 'bench', OPENAI_COMPAT_BASE_URL: `${mock.url}/v1`, OPENAI_COMPAT_API_KEY: 'bench',
 }
 
 const servers = []

@@ -4,7 +4,9 @@
 import { Agent, request } from 'undici'
 
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 1100 })
-const HEADERS = { 'content-type': 'application/json' }
+// the inbound key route-engine and the hand-written proxy check (the others ignore it)
+export const BENCH_KEY = 'bench-key'
+const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` }
 // The first text token in any of the formats the bench reads: a Chat chunk with content, an upstream
 // Responses or Anthropic text delta.
 const FIRST_TOKEN = /"content":"[^"]|output_text\.delta|"text_delta"/

@@ -31,6 +31,10 @@ export function loadTranscripts(tokens = 100) {
       events: stretch(sseEvents(read('streams/responses/text.sse')), (e) => e.startsWith('event: response.output_text.delta'), tokens),
       body: read('streams/responses/tool_call.response.json'),
     },
+    chat: {
+      events: stretch(sseEvents(read('streams/chat-completions/text.sse')), (e) => e.includes('"delta":{"content":'), tokens),
+      body: read('streams/chat-completions/tool_call.response.json'),
+    },
     raw: read('streams/chat-completions/text.response.json'),
   }
 }
@@ -38,6 +42,14 @@ export function loadTranscripts(tokens = 100) {
 /** Cursor's Responses-shaped agent turn (tools, reasoning items, calls and results), for a given model. */
 export function cursorRequest(model, stream) {
   return { ...JSON.parse(read('cursor/gpt5-agent-responses-full-turn.json')), model, stream }
+}
+
+/** Cursor's Chat-shaped agent turn (4 KB: system, two user turns, two tool calls and results, three tools,
+ * temperature, user), less its reasoning effort: a Chat client's request, for a given model. */
+export function chatRequest(model, stream) {
+  const turn = JSON.parse(read('cursor/chat-dialect-legacy-2025-agent-turn.json'))
+  delete turn.reasoning
+  return { ...turn, model, stream }
 }
 
 /** A Cursor agent turn with `n` history items: the fixture's conversation repeated (tool calls get fresh ids). */

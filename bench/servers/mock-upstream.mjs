@@ -1,12 +1,14 @@
-// Loopback mock upstream for the bench: answers the Anthropic Messages and OpenAI Responses routes with
-// the transcripts of test/fixtures/streams (JSON bodies, or SSE replayed at full speed or at a token
-// pace), and /raw with a fixed JSON body (pass-through). The bench sets the replay mode with
-// POST /_mode {pace, tokens}. Prints {"url"} on stdout when listening.
+// Loopback mock upstream for the bench: answers the Anthropic Messages, OpenAI Responses and Chat
+// Completions routes with the transcripts of test/fixtures/streams (JSON bodies, or SSE replayed at full
+// speed or at a token pace), and /raw with a fixed JSON body (pass-through). The bench sets the replay
+// mode with POST /_mode {pace, tokens}; GET /_last answers the last request's body and headers (the
+// bench compares what the proxies send). Prints {"url"} on stdout when listening.
 import { createServer } from 'node:http'
 import { loadTranscripts } from '../lib/transcripts.mjs'
 
 let mode = { pace: 0, tokens: 100 }
 let transcripts = loadTranscripts(mode.tokens)
+let last = { headers: {}, body: Buffer.alloc(0) }
 
 const server = createServer((req, res) => {
   const chunks = []
@@ -19,11 +21,13 @@ const server = createServer((req, res) => {
       res.writeHead(204).end()
       return
     }
+    if (url === '/_last') return json(res, JSON.stringify({ headers: last.headers, body: last.body.toString('utf8') }))
+    last = { headers: req.headers, body: Buffer.concat(chunks) }
     if (url === '/raw') return json(res, transcripts.raw)
-    const api = url.endsWith('/messages') ? transcripts.anthropic : url.endsWith('/responses') ? transcripts.responses : null
+    const api = url.endsWith('/messages') ? transcripts.anthropic : url.endsWith('/responses') ? transcripts.responses : url.endsWith('/chat/completions') ? transcripts.chat : null
     if (!api) { res.writeHead(404).end(); return }
     // Only the stream flag matters; a regex keeps the mock's own cost flat whatever the body size.
-    const stream = /"stream"\s*:\s*true/.test(Buffer.concat(chunks).toString('latin1'))
+    const stream = /"stream"\s*:\s*true/.test(last.body.toString('latin1'))
     if (!stream) return json(res, api.body)
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
     replay(res, api.events)
