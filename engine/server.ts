@@ -220,14 +220,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, maxHeader
   const r = isPromise(written) ? { status: e.status, body: neutralBody(e), headers: {} } : written
   const body = r.body === undefined ? '' : JSON.stringify(r.body)
   // The request's Origin is unknown here: only a policy that allows any origin has headers to add.
-  const headers = Object.entries({ ...r.headers, ...corsHeaders(policy, undefined) }).map(([k, v]) => `${k}: ${v}
-`).join('')
-  socket.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}
-content-type: application/json
-content-length: ${Buffer.byteLength(body)}
-${headers}connection: close
-
-${body}`)
+  const headers = Object.entries({ ...r.headers, ...corsHeaders(policy, undefined) }).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+  socket.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`)
   return r.status
 }
 
