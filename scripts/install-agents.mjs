@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 // Installs the coding-agent CLIs that test/e2e/agents drives, at pinned versions, into a cache outside
-// node_modules: with their native binaries they weigh ~650 MB, and nothing in the package needs them.
+// node_modules: with their native binaries they weigh ~740 MB, and nothing in the package needs them.
 // Idempotent: an install is made in a scratch folder and renamed into place once its binary answered
 // `--version`, so a finished folder is a working one and a second run only resolves the paths.
-// Prints {"claude": "/abs/bin", "codex": "/abs/bin"} on stdout; progress and failures go to stderr.
+// Prints {"claude": "/abs/bin", "codex": "/abs/bin", "cn": "/abs/bin"} on stdout; progress and failures go to stderr.
 //   ROUTE_ENGINE_AGENTS_CACHE   the cache folder (default ~/.cache/route-engine-agents)
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 
-/** The one place the versions are pinned (the versions docs/agents evidence was captured with). */
+/** The one place the versions are pinned (Claude Code and Codex: those test/fixtures/agents was captured with). */
 const AGENTS = {
   claude: { pkg: '@anthropic-ai/claude-code', version: '2.1.197' },
   codex: { pkg: '@openai/codex', version: '0.171.0' },
+  cn: { pkg: '@continuedev/cli', version: '1.5.47' }, // Continue CLI, the Chat Completions agent (release of 2026-09-08)
 }
 
 const cache = process.env.ROUTE_ENGINE_AGENTS_CACHE || join(homedir(), '.cache', 'route-engine-agents')

@@ -1,5 +1,6 @@
-// The real coding agents, run headless against a base URL: Claude Code (`claude -p`) and Codex CLI
-// (`codex exec`), at the versions scripts/install-agents.mjs pins and installs into its cache.
+// The real coding agents, run headless against a base URL: Claude Code (`claude -p`), Codex CLI
+// (`codex exec`) and Continue CLI (`cn -p`, a Chat Completions client), at the versions
+// scripts/install-agents.mjs pins and installs into its cache.
 // Each run gets a fresh working folder holding hello.txt with random content, a fresh HOME (and
 // CODEX_HOME), an environment built from scratch (nothing of the caller's keys or settings leaks in),
 // an HTTPS/HTTP proxy that refuses every connection (so nothing leaves the machine; the attempts are
@@ -19,7 +20,7 @@ const INSTALL = fileURLToPath(new URL('../../scripts/install-agents.mjs', import
 /** The key the agents send (x-api-key / Bearer); the gateway in front of the mocks ignores it. */
 export const AGENT_KEY = 'sk-route-engine-e2e'
 
-export interface AgentBins { claude: string; codex: string }
+export interface AgentBins { claude: string; codex: string; cn: string }
 
 let bins: Promise<AgentBins> | null = null
 
@@ -108,7 +109,9 @@ async function run(bin: string, args: string[], o: RunOptions, env: Record<strin
   const proxy = await refusingProxy()
   try {
     const started = performance.now()
-    const child = spawn(bin, args, {
+    // Through env(1) with NODE_OPTIONS unset: tap's process tracking adds its loader to every spawn's
+    // NODE_OPTIONS, whatever env is given (Continue CLI under load: 34-44 s a run with it, 17-21 s without).
+    const child = spawn('env', ['-u', 'NODE_OPTIONS', bin, ...args], {
       cwd: o.ws.dir,
       detached: true, // its own process group, so the time limit ends what the agent started too
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -180,4 +183,30 @@ export async function runCodex(o: RunOptions): Promise<AgentRun> {
   ].join('\n'))
   const args = ['exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '--color', 'never', '-C', o.ws.dir, o.prompt ?? 'What does hello.txt say?']
   return run(codex, args, o, { CODEX_HOME: codexHome, ROUTE_ENGINE_E2E_KEY: AGENT_KEY })
+}
+
+/**
+ * `cn -p PROMPT` with a config.yaml holding one `provider: openai` model at apiBase = baseUrl (give it
+ * .../v1: Continue appends /chat/completions, or /responses for the names it sends there, gpt-5* and o*).
+ */
+export async function runContinue(o: RunOptions): Promise<AgentRun> {
+  const { cn } = await agentBins()
+  const config = join(o.ws.home, 'config.yaml')
+  const q = JSON.stringify // a YAML double-quoted string, for these plain values
+  await writeFile(config, [
+    'name: route-engine e2e',
+    'version: 0.0.1',
+    'schema: v1',
+    'models:',
+    '  - name: e2e',
+    '    provider: openai',
+    `    model: ${q(o.model)}`,
+    `    apiBase: ${q(o.baseUrl)}`,
+    `    apiKey: ${q(AGENT_KEY)}`,
+    '    roles: [chat]',
+    '',
+  ].join('\n'))
+  return run(cn, ['-p', '--config', config, o.prompt ?? 'What does hello.txt say?'], o, {
+    CONTINUE_CLI_ENABLE_TELEMETRY: '0', // Continue's own switch for its metrics export
+  })
 }

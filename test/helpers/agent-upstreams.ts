@@ -21,9 +21,15 @@ export { QUOTE_PREFIX } from './agent-upstreams/dialect.js'
 
 export const DIALECTS: Record<AgentApi, Dialect> = { anthropic, responses, gemini, chat }
 
-/** The agents' file-reading tools, by name, and the arguments that make them read `file`. */
-export const READ_TOOLS: Record<string, (file: string) => Record<string, unknown>> = {
-  Read: (file) => ({ file_path: file }), // Claude Code
+/** The parameter of a path-taking tool its schema declares, of those the agents use; file_path when it declares none. */
+function pathParameter(parameters: any): string {
+  const declared = Object.keys(parameters?.properties ?? {})
+  return ['file_path', 'filepath', 'path'].find((p) => declared.includes(p)) ?? 'file_path'
+}
+
+/** The agents' file-reading tools, by name, and the arguments that make them read `file`, given the tool's parameters. */
+export const READ_TOOLS: Record<string, (file: string, parameters: any) => Record<string, unknown>> = {
+  Read: (file, parameters) => ({ [pathParameter(parameters)]: file }), // Claude Code (file_path), Continue CLI (filepath)
   exec_command: (file) => ({ cmd: `cat ${basename(file)}`, workdir: dirname(file) }), // Codex CLI
 }
 
@@ -61,9 +67,9 @@ function turnFor(dialect: Dialect, body: unknown, file: string): Turn {
   const result = dialect.toolResult(body)
   if (result !== undefined) return { kind: 'text', text: `${QUOTE_PREFIX}${result.trim()}` }
   const offered = dialect.tools(body)
-  const name = offered.find((n) => Object.hasOwn(READ_TOOLS, n))
-  if (name) return { kind: 'call', name, args: READ_TOOLS[name]!(file) }
-  return { kind: 'text', text: `None of the file-reading tools ${Object.keys(READ_TOOLS).join(', ')} is offered; offered: ${offered.join(', ') || 'none'}` }
+  const tool = offered.find((t) => Object.hasOwn(READ_TOOLS, t.name))
+  if (tool) return { kind: 'call', name: tool.name, args: READ_TOOLS[tool.name]!(file, tool.parameters) }
+  return { kind: 'text', text: `None of the file-reading tools ${Object.keys(READ_TOOLS).join(', ')} is offered; offered: ${offered.map((t) => t.name).join(', ') || 'none'}` }
 }
 
 export async function startAgentUpstream(api: AgentApi): Promise<AgentUpstream> {

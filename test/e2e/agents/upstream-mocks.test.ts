@@ -55,7 +55,11 @@ const CONVERSATIONS: Record<AgentApi, { first: any; second: any; tool: string; a
     first: {
       model: 'qwen3-coder',
       messages: [{ role: 'user', content: 'What does hello.txt say?' }],
-      tools: [{ type: 'function', function: { name: 'Glob', parameters: { type: 'object' } } }, { type: 'function', function: { name: 'Read', parameters: { type: 'object' } } }],
+      // Continue CLI's Read, whose path parameter is filepath (Claude Code's is file_path)
+      tools: [
+        { type: 'function', function: { name: 'List', parameters: { type: 'object', required: ['dirpath'], properties: { dirpath: { type: 'string' } } } } },
+        { type: 'function', function: { name: 'Read', parameters: { type: 'object', required: ['filepath'], properties: { filepath: { type: 'string' } } } } },
+      ],
     },
     second: {
       model: 'qwen3-coder',
@@ -66,7 +70,7 @@ const CONVERSATIONS: Record<AgentApi, { first: any; second: any; tool: string; a
       ],
     },
     tool: 'Read',
-    args: { file_path: FILE },
+    args: { filepath: FILE },
   },
 }
 

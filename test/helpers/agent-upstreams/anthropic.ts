@@ -24,7 +24,7 @@ export const anthropic: Dialect = {
   prefix: '/v1',
   opaque: SIGNATURE,
   call: (method, url, body) => (method === 'POST' && url.pathname === '/v1/messages' ? { stream: body?.stream === true, model: String(body?.model) } : null),
-  tools: (body) => (body?.tools ?? []).map((t: any) => t.name),
+  tools: (body) => (body?.tools ?? []).map((t: any) => ({ name: t.name, parameters: t.input_schema })),
   toolResult(body) {
     const results = (body?.messages ?? []).flatMap((m: any) => (Array.isArray(m.content) ? m.content : [])).filter((b: any) => b?.type === 'tool_result')
     return results.length ? textOf(results.at(-1).content) : undefined

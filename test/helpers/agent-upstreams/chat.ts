@@ -40,7 +40,7 @@ export const chat: Dialect = {
   prefix: '/v1',
   opaque: REASONING_CONTENT,
   call: (method, url, body) => (method === 'POST' && url.pathname === '/v1/chat/completions' ? { stream: body?.stream === true, model: String(body?.model) } : null),
-  tools: (body) => (body?.tools ?? []).map((t: any) => t.function?.name ?? t.custom?.name),
+  tools: (body) => (body?.tools ?? []).map((t: any) => (t.function ? { name: t.function.name, parameters: t.function.parameters } : { name: t.custom?.name })),
   toolResult(body) {
     const results = (body?.messages ?? []).filter((m: any) => m?.role === 'tool')
     return results.length ? textOf(results.at(-1).content) : undefined

@@ -21,6 +21,9 @@ export type Reply =
   | { status: number; headers?: Record<string, string>; json: unknown }
   | { status: number; headers?: Record<string, string>; sse: string[] }
 
+/** A function tool a request offers: its name and the JSON Schema of its arguments (none for a free-form tool). */
+export interface OfferedTool { name: string; parameters?: any }
+
 export interface Dialect {
   api: AgentApi
   /** What a base URL of this API ends with, after the origin (what the gateway's *_BASE_URL holds). */
@@ -32,8 +35,8 @@ export interface Dialect {
   opaque: string
   /** A model call and whether it streams; null for any other method or path. */
   call(method: string, url: URL, body: any): { stream: boolean; model: string } | null
-  /** The tool names the request offers, in order. */
-  tools(body: any): string[]
+  /** The tools the request offers, in order. */
+  tools(body: any): OfferedTool[]
   /** The text of the last tool result in the request, if it holds one. */
   toolResult(body: any): string | undefined
   answer(turn: Turn, stream: boolean, model: string, url: URL, body: any): Reply

@@ -38,7 +38,7 @@ export const gemini: Dialect = {
     const m = PATH.exec(url.pathname)
     return method === 'POST' && m ? { stream: m[2] === 'streamGenerateContent', model: decodeURIComponent(m[1]!) } : null
   },
-  tools: (body) => (body?.tools ?? []).flatMap((t: any) => (t.functionDeclarations ?? []).map((f: any) => f.name)),
+  tools: (body) => (body?.tools ?? []).flatMap((t: any) => (t.functionDeclarations ?? []).map((f: any) => ({ name: f.name, parameters: f.parameters ?? f.parametersJsonSchema }))),
   toolResult(body) {
     const results = (body?.contents ?? []).flatMap((c: any) => c.parts ?? []).filter((p: any) => p?.functionResponse)
     return results.length ? textOf(results.at(-1).functionResponse.response) : undefined

@@ -75,7 +75,7 @@ export const responses: Dialect = {
   prefix: '/v1',
   opaque: ENCRYPTED,
   call: (method, url, body) => (method === 'POST' && url.pathname === '/v1/responses' ? { stream: body?.stream === true, model: String(body?.model) } : null),
-  tools: (body) => (body?.tools ?? []).filter((t: any) => t.type === 'function' || t.type === 'custom').map((t: any) => t.name),
+  tools: (body) => (body?.tools ?? []).filter((t: any) => t.type === 'function' || t.type === 'custom').map((t: any) => ({ name: t.name, parameters: t.parameters })),
   toolResult(body) {
     const outputs = (Array.isArray(body?.input) ? body.input : []).filter((i: any) => i?.type === 'function_call_output' || i?.type === 'custom_tool_call_output')
     return outputs.length ? textOf(outputs.at(-1).output) : undefined
