@@ -64,7 +64,7 @@ rules:
     upstream: { to: refused }
   - name: whole
     match: { path: "/whole/**" }
-    upstream: { to: flaky, path: '{$ctx.path}' }
+    upstream: { to: flaky, path: '{raw: $ctx.path}' }
     retry: { attempts: 1, backoff: 20, on: [connect] }
     response:
       body: '{"got": $}'
