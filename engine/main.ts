@@ -3,11 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { commandHelp, parse, synopsis, type Command, type Values } from './cli.js'
-import { explain } from './commands/explain.js'
-import { lint } from './commands/lint.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
-import { serve } from './commands/serve.js'
-import { test } from './commands/test.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 const SHIPPED_RULES = fileURLToPath(new URL('../rules/', import.meta.url))
@@ -72,33 +68,32 @@ masked) and, with --upstream-reply (a .sse transcript or a JSON body), the clien
   },
 }
 
-type Run = (v: Values, args: string[]) => Promise<number> | number
+// Each command's module is loaded when it runs: help, version and usage errors load none of them.
+type Run = (v: Values, args: string[]) => Promise<number>
 const str = (v: Values, name: string) => v[name] as string | undefined
 const num = (v: Values, name: string) => (v[name] === undefined ? undefined : Number(v[name]))
 const fmt = (v: Values) => v.format as 'text' | 'json'
 
 const RUN: Record<keyof typeof COMMANDS, Run> = {
-  serve: (v) => {
-    return serve({
-      rules: str(v, 'rules')!,
-      host: str(v, 'host')!,
-      port: num(v, 'port')!,
-      maxBodyBytes: num(v, 'max-body')!,
-      insecureNoAuth: v['insecure-no-auth'] === true,
-      watch: v['no-watch'] !== true,
-      transformTimeoutMs: num(v, 'transform-timeout')!,
-      workers: num(v, 'workers')!,
-      tlsCert: str(v, 'tls-cert'),
-      tlsKey: str(v, 'tls-key'),
-      drainTimeoutMs: num(v, 'drain-timeout')!,
-      maxHeaderBytes: num(v, 'max-header-size')!,
-      capture: str(v, 'capture'),
-      redact: ((v.redact as string[] | undefined) ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
-    })
-  },
-  lint: (v, [dir]) => lint(dir ?? SHIPPED_RULES, fmt(v)),
-  test: (v, [dir]) => test(dir ?? SHIPPED_RULES, { format: fmt(v), filter: str(v, 'filter') }),
-  explain: (v, [file]) => explain({
+  serve: async (v) => (await import('./commands/serve.js')).serve({
+    rules: str(v, 'rules')!,
+    host: str(v, 'host')!,
+    port: num(v, 'port')!,
+    maxBodyBytes: num(v, 'max-body')!,
+    insecureNoAuth: v['insecure-no-auth'] === true,
+    watch: v['no-watch'] !== true,
+    transformTimeoutMs: num(v, 'transform-timeout')!,
+    workers: num(v, 'workers')!,
+    tlsCert: str(v, 'tls-cert'),
+    tlsKey: str(v, 'tls-key'),
+    drainTimeoutMs: num(v, 'drain-timeout')!,
+    maxHeaderBytes: num(v, 'max-header-size')!,
+    capture: str(v, 'capture'),
+    redact: ((v.redact as string[] | undefined) ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
+  }),
+  lint: async (v, [dir]) => (await import('./commands/lint.js')).lint(dir ?? SHIPPED_RULES, fmt(v)),
+  test: async (v, [dir]) => (await import('./commands/test.js')).test(dir ?? SHIPPED_RULES, { format: fmt(v), filter: str(v, 'filter') }),
+  explain: async (v, [file]) => (await import('./commands/explain.js')).explain({
     rules: str(v, 'rules')!,
     file: file!,
     route: str(v, 'route'),
