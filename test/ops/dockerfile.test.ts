@@ -6,7 +6,7 @@
 // stream in flight finishes, the health check fails, the process exits 0.
 import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -30,6 +30,7 @@ let stages: Stage[]
 t.before(async () => {
   const into = mkdtempSync(join(tmpdir(), 're-docker-'))
   chmodSync(into, 0o755) // the unprivileged user reads the image's files
+  t.teardown(() => rmSync(into, { recursive: true, force: true })) // two node_modules: ~200 MB
   stages = await replay(join(context, 'Dockerfile'), context, into)
   image = stages.at(-1)!
 })
