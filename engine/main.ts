@@ -1,159 +1,163 @@
-// argv → a command. The only place that sets the exit code.
+// argv → a command. The commands and their flags (the table cli.ts parses and shows); the only place
+// that sets the exit code.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
-import { explain } from './commands/explain.js'
+import { commandHelp, parse, synopsis, type Command, type Values } from './cli.js'
 import { badOrigin } from './cors.js'
-import { lint } from './commands/lint.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
-import { serve } from './commands/serve.js'
-import { test } from './commands/test.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 const SHIPPED_RULES = fileURLToPath(new URL('../rules/', import.meta.url))
 
-const HELP = `route-engine ${pkg.version} — an LLM routing gateway driven by YAML rules
+const format = { value: 'FORMAT', choices: ['text', 'json'], default: 'text', help: 'output format' } as const
 
-Usage:
-  route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--transform-timeout MS]
-                     [--no-watch] [--insecure-no-auth] [--workers N] [--tls-cert FILE --tls-key FILE]
-                     [--drain-timeout MS] [--max-header-size BYTES] [--capture DIR [--redact PATH,…]]
-                     [--cors-origin ORIGIN,…]
-  route-engine lint [DIR] [--format text|json]
-  route-engine test [DIR] [--filter TEXT] [--format text|json]
-  route-engine explain FILE [--rules DIR] [--route PATH] [--method M] [--header 'name: value']…
-                       [--upstream-reply FILE] [--upstream-status N] [--format text|json]
-  route-engine --help | --version
+export const COMMANDS: Record<string, Command> = {
+  serve: {
+    args: [],
+    about: `Serve the rules on HOST:PORT, reloading them when their files change. Inbound keys come from
+ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback, answers
+only loopback Host names, reads only JSON bodies and serves no web page's origin unless
+--cors-origin lists it.
+SIGTERM drains (docs/operations.md); SIGHUP reloads the rules and the certificate.
+--capture DIR writes each request and its upstream reply as a rule example under DIR/<rule>/,
+credentials and the --redact body fields replaced by [redacted] (docs/guide.md).`,
+    flags: {
+      rules: { value: 'DIR', default: SHIPPED_RULES, help: 'the rules folder' },
+      host: { value: 'HOST', env: 'HOST', default: '127.0.0.1', help: 'address to listen on' },
+      port: { value: 'PORT', env: 'PORT', default: '8787', number: { min: 0, max: 65535, integer: true }, help: 'port to listen on, 0 for any free one' },
+      'max-body': { value: 'BYTES', env: 'ROUTE_ENGINE_MAX_BODY', default: String(50 * 1024 * 1024), number: { min: 1 }, help: 'request body limit' },
+      'transform-timeout': { value: 'MS', env: 'ROUTE_ENGINE_TRANSFORM_TIMEOUT', default: String(DEFAULT_LIMITS.timeoutMs), number: { min: 1 }, help: 'time limit of one transform evaluation' },
+      'no-watch': { help: 'do not reload the rules when their files change (SIGHUP still does)' },
+      'insecure-no-auth': { help: 'listen on any address without inbound keys' },
+      workers: { value: 'N', env: 'ROUTE_ENGINE_WORKERS', default: '1', number: { min: 1, integer: true }, help: 'processes serving the port' },
+      'tls-cert': { value: 'FILE', env: 'ROUTE_ENGINE_TLS_CERT', help: 'serve HTTPS with this PEM certificate, with --tls-key' },
+      'tls-key': { value: 'FILE', env: 'ROUTE_ENGINE_TLS_KEY', help: 'the PEM private key of --tls-cert' },
+      'drain-timeout': { value: 'MS', env: 'ROUTE_ENGINE_DRAIN_TIMEOUT', default: '30000', number: { min: 0 }, help: 'on SIGTERM, how long requests in flight may finish' },
+      'max-header-size': { value: 'BYTES', env: 'ROUTE_ENGINE_MAX_HEADER_SIZE', default: String(16 * 1024), number: { min: 1024, integer: true }, help: 'limit of the request line and headers' },
+      capture: { value: 'DIR', help: 'write each request and its upstream reply as an example under DIR/<rule>/' },
+      'cors-origin': { value: 'ORIGINS', env: 'ROUTE_ENGINE_CORS_ORIGINS', help: 'web origins CORS allows, comma-separated (* any; default: any with keys, none without)' },
+      redact: { value: 'PATHS', multiple: true, help: 'body fields to redact in captures: dotted paths, comma-separated, * for any key or item' },
+    },
+    check: (v) => {
+      if (!v['tls-cert'] !== !v['tls-key']) return '--tls-cert and --tls-key go together'
+      const bad = corsOrigins(v)?.map(badOrigin).find((e) => e !== null)
+      return bad ? `bad --cors-origin: ${bad}` : undefined
+    },
+  },
+  lint: {
+    args: ['[DIR]'],
+    about: `Check a rules folder (default: the shipped rules): exit 0 when clean, 1 with every problem.
+Also runs its examples: shadowed rules, dropped fields, output schemas, slow regexes, bindings.`,
+    flags: { format },
+  },
+  test: {
+    args: ['[DIR]'],
+    about: `Run the examples in DIR/examples (default: the shipped rules) through the real pipeline: exit 0
+when all pass, 1 with a diff per failure that names the rule and the step that produced the value.`,
+    flags: {
+      filter: { value: 'TEXT', help: 'only the examples whose id contains TEXT' },
+      format,
+    },
+  },
+  explain: {
+    args: ['FILE'],
+    about: `Show, offline, what the rules do with one request: FILE is a JSON body (with --route) or an
+example .yaml. Every rule tried, the body after each step, the upstream request (credentials
+masked) and, with --upstream-reply (a .sse transcript or a JSON body), the client's reply.`,
+    flags: {
+      rules: { value: 'DIR', default: SHIPPED_RULES, help: 'the rules folder' },
+      route: { value: 'PATH', help: 'the request path, for a JSON body' },
+      method: { value: 'M', help: 'the request method' },
+      header: { value: "'NAME: VALUE'", multiple: true, help: 'a request header' },
+      'upstream-reply': { value: 'FILE', help: "the upstream's reply: a .sse transcript or a JSON body" },
+      'upstream-status': { value: 'N', number: { min: 100, max: 599, integer: true }, help: "the upstream reply's status" },
+      format,
+    },
+  },
+}
 
-serve   Serve the rules (default: the shipped rules) on HOST:PORT (default 127.0.0.1:8787; HOST and
-        PORT environment variables too), reloading them when files change. Inbound keys come from
-        ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback, answers
-        only loopback Host names, reads only JSON bodies and serves no web page's origin unless
-        --cors-origin (ROUTE_ENGINE_CORS_ORIGINS) lists it.
-        SIGTERM drains (docs/operations.md); SIGHUP reloads the rules and the certificate.
-        --capture DIR writes each request and its upstream reply as a rule example under DIR/<rule>/,
-        credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
-lint    Check a rules directory (default: the shipped rules): exit 0 when clean, 1 with every problem.
-        Also runs its examples: shadowed rules, dropped fields, output schemas, slow regexes, bindings.
-test    Run the examples in DIR/examples through the real pipeline: exit 0 when all pass, 1 with a
-        diff per failure that names the rule and the step that produced the value.
-explain Show, offline, what the rules do with one request: FILE is a JSON body (with --route) or an
-        example .yaml. Every rule tried, the body after each step, the upstream request (credentials
-        masked) and, with --upstream-reply (a .sse transcript or a JSON body), the client's reply.
+// Each command's module is loaded when it runs: help, version and usage errors load none of them.
+type Run = (v: Values, args: string[]) => Promise<number>
+const str = (v: Values, name: string) => v[name] as string | undefined
+const num = (v: Values, name: string) => (v[name] === undefined ? undefined : Number(v[name]))
+const fmt = (v: Values) => v.format as 'text' | 'json'
+/** An empty list counts as unset: the default by keys. */
+function corsOrigins(v: Values): string[] | undefined {
+  const list = str(v, 'cors-origin')?.split(',').map((o) => o.trim()).filter(Boolean)
+  return list?.length ? list : undefined
+}
+
+const RUN: Record<keyof typeof COMMANDS, Run> = {
+  serve: async (v) => (await import('./commands/serve.js')).serve({
+    rules: str(v, 'rules')!,
+    host: str(v, 'host')!,
+    port: num(v, 'port')!,
+    maxBodyBytes: num(v, 'max-body')!,
+    insecureNoAuth: v['insecure-no-auth'] === true,
+    watch: v['no-watch'] !== true,
+    transformTimeoutMs: num(v, 'transform-timeout')!,
+    workers: num(v, 'workers')!,
+    tlsCert: str(v, 'tls-cert'),
+    tlsKey: str(v, 'tls-key'),
+    drainTimeoutMs: num(v, 'drain-timeout')!,
+    maxHeaderBytes: num(v, 'max-header-size')!,
+    capture: str(v, 'capture'),
+    corsOrigins: corsOrigins(v),
+    redact: ((v.redact as string[] | undefined) ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
+  }),
+  lint: async (v, [dir]) => (await import('./commands/lint.js')).lint(dir ?? SHIPPED_RULES, fmt(v)),
+  test: async (v, [dir]) => (await import('./commands/test.js')).test(dir ?? SHIPPED_RULES, { format: fmt(v), filter: str(v, 'filter') }),
+  explain: async (v, [file]) => (await import('./commands/explain.js')).explain({
+    rules: str(v, 'rules')!,
+    file: file!,
+    route: str(v, 'route'),
+    method: str(v, 'method'),
+    headers: (v.header as string[] | undefined) ?? [],
+    upstreamReply: str(v, 'upstream-reply'),
+    upstreamStatus: num(v, 'upstream-status'),
+    format: fmt(v),
+  }),
+}
+
+const indent = (text: string) => text.replace(/^/gm, '  ')
+
+const USAGE = `Usage:
+${Object.entries(COMMANDS).map(([name, spec]) => indent(synopsis(name, spec))).join('\n')}
+  route-engine help COMMAND       a command's flags, variables and defaults (or: COMMAND --help)
+  route-engine --help | --version (-h, -V)
 `
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      rules: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'max-body': { type: 'string' },
-      'transform-timeout': { type: 'string' },
-      'no-watch': { type: 'boolean' },
-      'insecure-no-auth': { type: 'boolean' },
-      workers: { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'drain-timeout': { type: 'string' },
-      'max-header-size': { type: 'string' },
-      format: { type: 'string' },
-      filter: { type: 'string' },
-      route: { type: 'string' },
-      method: { type: 'string' },
-      header: { type: 'string', multiple: true },
-      'upstream-reply': { type: 'string' },
-      'upstream-status': { type: 'string' },
-      capture: { type: 'string' },
-      redact: { type: 'string', multiple: true },
-      'cors-origin': { type: 'string', multiple: true },
-    },
-  })
-  if (values.version) { process.stdout.write(pkg.version + '\n'); return 0 }
-  const [command, ...rest] = positionals
-  if (values.help || !command) { process.stdout.write(HELP); return command || values.help ? 0 : 2 }
-  switch (command) {
-    case 'serve': {
-      const port = Number(values.port ?? process.env.PORT ?? 8787)
-      const maxBody = Number(values['max-body'] ?? process.env.ROUTE_ENGINE_MAX_BODY ?? 50 * 1024 * 1024)
-      if (!Number.isInteger(port) || port < 0 || port > 65535) return usage(`bad --port: ${values.port ?? process.env.PORT}`)
-      if (!Number.isFinite(maxBody) || maxBody <= 0) return usage(`bad --max-body: ${values['max-body']}`)
-      const timeout = Number(values['transform-timeout'] ?? process.env.ROUTE_ENGINE_TRANSFORM_TIMEOUT ?? DEFAULT_LIMITS.timeoutMs)
-      if (!Number.isFinite(timeout) || timeout <= 0) return usage(`bad --transform-timeout: ${values['transform-timeout']}`)
-      const workers = Number(values.workers ?? process.env.ROUTE_ENGINE_WORKERS ?? 1)
-      if (!Number.isInteger(workers) || workers < 1) return usage(`bad --workers: ${values.workers}`)
-      const drain = Number(values['drain-timeout'] ?? process.env.ROUTE_ENGINE_DRAIN_TIMEOUT ?? 30_000)
-      if (!Number.isFinite(drain) || drain < 0) return usage(`bad --drain-timeout: ${values['drain-timeout']}`)
-      const maxHeader = Number(values['max-header-size'] ?? process.env.ROUTE_ENGINE_MAX_HEADER_SIZE ?? 16 * 1024)
-      if (!Number.isInteger(maxHeader) || maxHeader < 1024) return usage(`bad --max-header-size: ${values['max-header-size']}`)
-      const tlsCert = values['tls-cert'] ?? process.env.ROUTE_ENGINE_TLS_CERT
-      const tlsKey = values['tls-key'] ?? process.env.ROUTE_ENGINE_TLS_KEY
-      if (!tlsCert !== !tlsKey) return usage('--tls-cert and --tls-key go together')
-      // An empty variable counts as unset: the default by keys.
-      const corsList = values['cors-origin'] ?? (process.env.ROUTE_ENGINE_CORS_ORIGINS ? [process.env.ROUTE_ENGINE_CORS_ORIGINS] : undefined)
-      const corsOrigins = corsList?.flatMap((o) => o.split(',')).map((o) => o.trim()).filter(Boolean)
-      const badCors = corsOrigins?.map(badOrigin).find((e) => e !== null)
-      if (badCors) return usage(`bad --cors-origin: ${badCors}`)
-      return serve({
-        rules: values.rules ?? SHIPPED_RULES,
-        host: values.host ?? process.env.HOST ?? '127.0.0.1',
-        port,
-        maxBodyBytes: maxBody,
-        insecureNoAuth: values['insecure-no-auth'] ?? false,
-        watch: !values['no-watch'],
-        transformTimeoutMs: timeout,
-        workers,
-        tlsCert,
-        tlsKey,
-        drainTimeoutMs: drain,
-        maxHeaderBytes: maxHeader,
-        capture: values.capture,
-        redact: (values.redact ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
-        corsOrigins,
-      })
+const OVERVIEW = `route-engine ${pkg.version} — an LLM routing gateway driven by YAML rules
+
+${USAGE}
+${Object.entries(COMMANDS).map(([name, spec]) => `${name.padEnd(8)}${spec.about.replace(/\n/g, '\n        ')}`).join('\n')}
+`
+
+export interface Io {
+  stdout: { write(text: string): unknown }
+  stderr: { write(text: string): unknown }
+  env: NodeJS.ProcessEnv
+}
+
+/** Runs one command line; resolves with its exit code (2: a usage error). */
+export async function main(argv: string[], io: Io = process): Promise<number> {
+  const p = parse(argv, COMMANDS, io.env)
+  switch (p.kind) {
+    case 'version': io.stdout.write(pkg.version + '\n'); return 0
+    case 'help': io.stdout.write(p.command ? commandHelp(p.command, COMMANDS[p.command]!) : OVERVIEW); return 0
+    case 'error': {
+      const usage = p.command ? `Usage:\n${indent(synopsis(p.command, COMMANDS[p.command]!))}\nEvery flag: route-engine help ${p.command}\n` : USAGE
+      io.stderr.write(`${p.message}\n\n${usage}`)
+      return 2
     }
-    case 'lint': {
-      const format = values.format ?? 'text'
-      if (format !== 'text' && format !== 'json') return usage(`bad --format: ${format}`)
-      return lint(rest[0] ?? SHIPPED_RULES, format)
-    }
-    case 'test': {
-      const format = values.format ?? 'text'
-      if (format !== 'text' && format !== 'json') return usage(`bad --format: ${format}`)
-      return test(rest[0] ?? SHIPPED_RULES, { format, filter: values.filter })
-    }
-    case 'explain': {
-      const format = values.format ?? 'text'
-      if (format !== 'text' && format !== 'json') return usage(`bad --format: ${format}`)
-      if (!rest[0]) return usage('explain: which request? give a JSON body file or an example .yaml')
-      const status = values['upstream-status'] === undefined ? undefined : Number(values['upstream-status'])
-      if (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 599)) return usage(`bad --upstream-status: ${values['upstream-status']}`)
-      return explain({
-        rules: values.rules ?? SHIPPED_RULES,
-        file: rest[0],
-        route: values.route,
-        method: values.method,
-        headers: values.header ?? [],
-        upstreamReply: values['upstream-reply'],
-        upstreamStatus: status,
-        format,
-      })
-    }
-    default:
-      return usage(`unknown command: ${command}`)
   }
+  return RUN[p.command]!(p.values, p.args)
 }
 
-function usage(message: string): number {
-  process.stderr.write(`${message}\n\n${HELP}`)
-  return 2
+/** The process entry (bin/route-engine.js). */
+export function run(): void {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code },
+    (err: Error) => { process.stderr.write(`route-engine: ${err.message}\n`); process.exitCode = 1 },
+  )
 }
-
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code },
-  (err: Error) => { process.stderr.write(`route-engine: ${err.message}\n`); process.exitCode = err.name === 'TypeError' && /parseArgs|argument/i.test(err.message) ? 2 : 1 },
-)

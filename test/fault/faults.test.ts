@@ -244,7 +244,9 @@ t.test('malformed SSE: before the first frame a 502; after it an error frame and
   t.match(mid.frames[2], { error: { code: 'RE_UPSTREAM_STREAM' } })
   t.equal(mid.frames[3], '[DONE]')
 
-  script.set('/plain/endless-line', [(res) => { sse(res); res.write(ev('delta', { text: 'a' })); res.end('data: ' + 'x'.repeat(17 << 20)) }])
+  // Built before the reply starts: making 17 MB inside the handler could outlast the 400 ms first-byte deadline on a loaded machine.
+  const line = 'data: ' + 'x'.repeat(17 << 20)
+  script.set('/plain/endless-line', [(res) => { sse(res); res.write(ev('delta', { text: 'a' })); res.end(line) }])
   const endless = await post('/plain/endless-line')
   t.same(endless.frames[0], { text: 'a' })
   t.match(endless.frames.at(-2), { error: { code: 'RE_UPSTREAM_STREAM', message: /more than 16777216 bytes without a complete event/ } })
