@@ -6,6 +6,7 @@ import { explain } from './commands/explain.js'
 import { lint } from './commands/lint.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
 import { serve } from './commands/serve.js'
+import { DEFAULT_SETTLE_MS } from './ruleset/reload.js'
 import { test } from './commands/test.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -17,6 +18,7 @@ Usage:
   route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--transform-timeout MS]
                      [--no-watch] [--insecure-no-auth] [--workers N] [--tls-cert FILE --tls-key FILE]
                      [--drain-timeout MS] [--max-header-size BYTES] [--capture DIR [--redact PATH,…]]
+                     [--reload-settle MS] [--worker-timeout MS]
   route-engine lint [DIR] [--format text|json]
   route-engine test [DIR] [--filter TEXT] [--format text|json]
   route-engine explain FILE [--rules DIR] [--route PATH] [--method M] [--header 'name: value']…
@@ -24,7 +26,10 @@ Usage:
   route-engine --help | --version
 
 serve   Serve the rules (default: the shipped rules) on HOST:PORT (default 127.0.0.1:8787; HOST and
-        PORT environment variables too), reloading them when files change. Inbound keys come from
+        PORT environment variables too), reloading them when files change, once they stayed unchanged
+        for --reload-settle ms (default 500); a reload that is broken or holds no rule keeps the last
+        good rules. With --workers, one that does not start or answer in --worker-timeout ms (default
+        30000) is replaced. Inbound keys come from
         ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback.
         SIGTERM drains (docs/operations.md); SIGHUP reloads the rules and the certificate.
         --capture DIR writes each request and its upstream reply as a rule example under DIR/<rule>/,
@@ -57,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       'tls-key': { type: 'string' },
       'drain-timeout': { type: 'string' },
       'max-header-size': { type: 'string' },
+      'reload-settle': { type: 'string' },
+      'worker-timeout': { type: 'string' },
       format: { type: 'string' },
       filter: { type: 'string' },
       route: { type: 'string' },
@@ -85,6 +92,10 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isFinite(drain) || drain < 0) return usage(`bad --drain-timeout: ${values['drain-timeout']}`)
       const maxHeader = Number(values['max-header-size'] ?? process.env.ROUTE_ENGINE_MAX_HEADER_SIZE ?? 16 * 1024)
       if (!Number.isInteger(maxHeader) || maxHeader < 1024) return usage(`bad --max-header-size: ${values['max-header-size']}`)
+      const settle = Number(values['reload-settle'] ?? process.env.ROUTE_ENGINE_RELOAD_SETTLE ?? DEFAULT_SETTLE_MS)
+      if (!Number.isFinite(settle) || settle < 0) return usage(`bad --reload-settle: ${values['reload-settle'] ?? process.env.ROUTE_ENGINE_RELOAD_SETTLE}`)
+      const workerTimeout = Number(values['worker-timeout'] ?? process.env.ROUTE_ENGINE_WORKER_TIMEOUT ?? 30_000)
+      if (!Number.isFinite(workerTimeout) || workerTimeout <= 0) return usage(`bad --worker-timeout: ${values['worker-timeout'] ?? process.env.ROUTE_ENGINE_WORKER_TIMEOUT}`)
       const tlsCert = values['tls-cert'] ?? process.env.ROUTE_ENGINE_TLS_CERT
       const tlsKey = values['tls-key'] ?? process.env.ROUTE_ENGINE_TLS_KEY
       if (!tlsCert !== !tlsKey) return usage('--tls-cert and --tls-key go together')
@@ -103,6 +114,8 @@ async function main(argv: string[]): Promise<number> {
         maxHeaderBytes: maxHeader,
         capture: values.capture,
         redact: (values.redact ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
+        settleMs: settle,
+        workerTimeoutMs: workerTimeout,
       })
     }
     case 'lint': {
