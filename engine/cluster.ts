@@ -39,7 +39,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   const replies = new Map<number, ((m: Answer) => void)[]>()
   /** Workers not serving yet, with the timer that replaces them if they do not in time. */
   const starting = new Map<number, NodeJS.Timeout>()
-  /** Workers serving, and which reload of the primary's they were last told. */
+  /** Which of the primary's reloads (its generation) each worker was last told the rules of. */
   const told = new Map<number, number>()
   let generation = 0
   let failedStarts = 0

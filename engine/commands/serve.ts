@@ -53,7 +53,8 @@ export async function serve(f: ServeFlags): Promise<number> {
   let stop!: () => void
   const stopped = new Promise<void>((resolve) => { stop = resolve })
   let server: RunningServer | null = null
-  let holder: RulesetHolder | null = null
+  // Set once the first rules are loaded; a worker's primary sends new ones only after that.
+  let holder!: RulesetHolder
   const reloadCertificate = async () => {
     if (!tlsPaths || !server) return
     try {
@@ -64,7 +65,7 @@ export async function serve(f: ServeFlags): Promise<number> {
     }
   }
   const takeFromPrimary = async (s: RulesState) => {
-    const r = await takeRules(holder!, s, { limits })
+    const r = await takeRules(holder, s, { limits })
     metrics.reloaded(r.ok)
     return r
   }
@@ -98,11 +99,10 @@ export async function serve(f: ServeFlags): Promise<number> {
       tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText,
       observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
     })
-    const rules = holder
     // A worker's primary watches the files and reloads; a single process does both itself.
-    const watcher = member ? null : watchRules(f.rules, rules, (ok, probs) => {
+    const watcher = member ? null : watchRules(f.rules, holder, (ok, probs) => {
       metrics.reloaded(ok)
-      if (ok) logger.info({ hash: rules.current.hash, rules: rules.current.rules.length, warnings: probs.length }, 'rules reloaded')
+      if (ok) logger.info({ hash: holder.current.hash, rules: holder.current.rules.length, warnings: probs.length }, 'rules reloaded')
       else logger.error({ problems: probs.filter((p) => p.severity === 'error').map((p) => formatProblem(p)) }, 'rules reload failed: the previous rules keep serving')
     }, { limits, settleMs: f.settleMs, watch: f.watch })
     const certWatcher = tlsPaths && !member ? watchCertificate(tlsPaths.certPath, tlsPaths.keyPath, () => void reloadCertificate()) : null

@@ -14,7 +14,7 @@ export interface DirWatch {
 }
 
 /** How often the directory's path is resolved again: a symbolic link swap raises no event where the watch is. */
-export const RESOLVE_EVERY_MS = 1000
+const RESOLVE_EVERY_MS = 1000
 
 export function watchDir(dir: string, onChange: () => void): DirWatch {
   let target: Target | null = null

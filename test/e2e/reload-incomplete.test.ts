@@ -92,7 +92,8 @@ t.test('a copy that pauses mid-way within the settle window goes live once, whol
 
 t.test('an empty rules directory is a start-up error', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 're-empty-'))
-  const r = spawnSync(process.execPath, [bin, 'serve', '--rules', dir, '--port', '0'], { encoding: 'utf8', env: { ...process.env, ROUTE_ENGINE_KEYS: '' } })
+  // The time limit only ends a server that did start (the bug), so that it does not outlive the test.
+  const r = spawnSync(process.execPath, [bin, 'serve', '--rules', dir, '--port', '0'], { encoding: 'utf8', env: { ...process.env, ROUTE_ENGINE_KEYS: '' }, timeout: 60_000, killSignal: 'SIGKILL' })
   t.equal(r.status, 1)
   t.match(r.stderr, /RE_NO_RULES no rules here/)
   t.match(r.stderr, /1 problem\(s\) in .*: not starting/)
