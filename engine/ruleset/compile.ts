@@ -322,16 +322,19 @@ class Compiler {
 
   /** A JSON Schema for `validate:` steps: inline, or the path of a .json file relative to the rule file. */
   schema(src: YamlSource, path: YamlPath, value: unknown): ValidateFunction | null {
-    const file = typeof value === 'string' ? resolve(dirname(src.path), value) : null
-    const text = file === null ? null : this.sources.texts.get(file)
-    if (text === undefined) {
-      this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', `schema file ${value as string} not found in the rules directory`)
-      return null
+    let compile = () => compileSchema(value as object)
+    if (typeof value === 'string') {
+      const file = resolve(dirname(src.path), value)
+      const text = this.sources.texts.get(file)
+      if (text === undefined) {
+        this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', `schema file ${value} not found in the rules directory`)
+        return null
+      }
+      this.used.add(file)
+      compile = () => compileSchemaFile(file, text)
     }
     try {
-      const v = file === null ? compileSchema(value as object) : compileSchemaFile(file, text!)
-      if (file) this.used.add(file)
-      return v
+      return compile()
     } catch (err) {
       this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_SCHEMA', `cannot use this schema: ${(err as Error).message}`)
       return null

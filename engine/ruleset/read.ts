@@ -69,6 +69,7 @@ export async function readFiles(dir: string, problems: ProblemList): Promise<Rul
   return { dir: root, files, hash: hash.digest('hex') }
 }
 
+/** The files parsed: YAML documents, and the texts of the others. */
 export function parseSources(files: RuleFiles, problems: ProblemList): SourceSet {
   const yaml: YamlSource[] = []
   const texts = new Map<string, string>()
@@ -79,10 +80,6 @@ export function parseSources(files: RuleFiles, problems: ProblemList): SourceSet
     } else texts.set(path, text)
   }
   return { dir: files.dir, yaml, texts, hash: files.hash, files }
-}
-
-export async function readSources(dir: string, problems: ProblemList): Promise<SourceSet> {
-  return parseSources(await readFiles(dir, problems), problems)
 }
 
 export function parseYaml(path: string, text: string, problems: ProblemList): YamlSource | null {
