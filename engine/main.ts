@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { commandHelp, parse, synopsis, type Command, type Values } from './cli.js'
 import { badOrigin } from './cors.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
+import { DEFAULT_SETTLE_MS } from './ruleset/reload.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 const SHIPPED_RULES = fileURLToPath(new URL('../rules/', import.meta.url))
@@ -18,7 +19,9 @@ export const COMMANDS: Record<string, Command> = {
 ROUTE_ENGINE_KEYS (comma-separated); without keys the server only listens on loopback, answers
 only loopback Host names, reads only JSON bodies and serves no web page's origin unless
 --cors-origin lists it.
-SIGTERM drains (docs/operations.md); SIGHUP reloads the rules and the certificate.
+A reload waits until the rules folder has been quiet for --reload-settle ms; a reload that is broken
+or holds no rule keeps the last good rules. SIGTERM drains (docs/operations.md); SIGHUP reloads
+the rules and the certificate.
 --capture DIR writes each request and its upstream reply as a rule example under DIR/<rule>/,
 credentials and the --redact body fields replaced by [redacted] (docs/guide.md).`,
     flags: {
@@ -33,6 +36,8 @@ credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
       'tls-cert': { value: 'FILE', env: 'ROUTE_ENGINE_TLS_CERT', help: 'serve HTTPS with this PEM certificate, with --tls-key' },
       'tls-key': { value: 'FILE', env: 'ROUTE_ENGINE_TLS_KEY', help: 'the PEM private key of --tls-cert' },
       'drain-timeout': { value: 'MS', env: 'ROUTE_ENGINE_DRAIN_TIMEOUT', default: '30000', number: { min: 0 }, help: 'on SIGTERM, how long requests in flight may finish' },
+      'reload-settle': { value: 'MS', env: 'ROUTE_ENGINE_RELOAD_SETTLE', default: String(DEFAULT_SETTLE_MS), number: { min: 0 }, help: 'how long the rules folder must be quiet before a reload' },
+      'worker-timeout': { value: 'MS', env: 'ROUTE_ENGINE_WORKER_TIMEOUT', default: '30000', number: { min: 1 }, help: 'with --workers: how long one may take to start serving or to answer a reload before it is replaced' },
       'max-header-size': { value: 'BYTES', env: 'ROUTE_ENGINE_MAX_HEADER_SIZE', default: String(16 * 1024), number: { min: 1024, integer: true }, help: 'limit of the request line and headers' },
       capture: { value: 'DIR', help: 'write each request and its upstream reply as an example under DIR/<rule>/' },
       'cors-origin': { value: 'ORIGINS', env: 'ROUTE_ENGINE_CORS_ORIGINS', help: 'web origins CORS allows, comma-separated (* any; default: any with keys, none without)' },
@@ -103,6 +108,8 @@ const RUN: Record<keyof typeof COMMANDS, Run> = {
     maxHeaderBytes: num(v, 'max-header-size')!,
     capture: str(v, 'capture'),
     corsOrigins: corsOrigins(v),
+    settleMs: num(v, 'reload-settle')!,
+    workerTimeoutMs: num(v, 'worker-timeout')!,
     redact: ((v.redact as string[] | undefined) ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
   }),
   lint: async (v, [dir]) => (await import('./commands/lint.js')).lint(dir ?? SHIPPED_RULES, fmt(v)),

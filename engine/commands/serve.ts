@@ -1,6 +1,6 @@
 // route-engine serve: load the rules, listen, reload rules and certificates when their files change
 // (or on SIGHUP), drain on SIGTERM. With --workers N > 1 this process becomes the cluster primary
-// (cluster.ts) and each worker runs this same function to serve.
+// (cluster.ts) and each worker runs this same function to serve, on the rules the primary hands it.
 import cluster from 'node:cluster'
 import { joinCluster, runPrimary } from '../cluster.js'
 import { DEFAULT_LIMITS } from '../expr/compile.js'
@@ -8,8 +8,8 @@ import { createLogger } from '../log.js'
 import { Metrics } from '../metrics.js'
 import { loadRuleset } from '../ruleset/compile.js'
 import { formatProblem } from '../ruleset/problems.js'
-import { reloadRules, watchRules, type RulesetHolder } from '../ruleset/reload.js'
-import { startServer } from '../server.js'
+import { loadRules, takeRules, watchRules, type RulesetHolder, type RulesState } from '../ruleset/reload.js'
+import { startServer, type RunningServer } from '../server.js'
 import { isLoopbackName } from '../keyless-guard.js'
 import { captureTo } from './capture.js'
 import { MemoryStore } from '../store/memory.js'
@@ -36,49 +36,33 @@ export interface ServeFlags {
   redact: string[]
   /** Web origins CORS allows (`*` any); undefined = any with keys, none without. */
   corsOrigins?: string[]
+  /** How long the rules directory must be quiet before a reload. */
+  settleMs: number
+  /** With workers: how long one may take to start serving or to answer a reload before it is replaced. */
+  workerTimeoutMs: number
 }
 
 export async function serve(f: ServeFlags): Promise<number> {
   const logger = createLogger()
   const keys = (process.env.ROUTE_ENGINE_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean)
-  if (!keys.length && !isLoopbackName(f.host) && !f.insecureNoAuth) {
-    process.stderr.write(`refusing to listen on ${f.host} without inbound keys: set ROUTE_ENGINE_KEYS (or pass --insecure-no-auth)\n`)
-    return 2
-  }
   if (!keys.length && f.corsOrigins?.includes('*') && !f.insecureNoAuth) {
     process.stderr.write('refusing to allow every web origin (--cors-origin *) without inbound keys: any page the user visits could spend the upstream keys. List the origins, or set ROUTE_ENGINE_KEYS (or pass --insecure-no-auth)\n')
     return 2
   }
-  const worker = cluster.isWorker
+  if (!keys.length && !isLoopbackName(f.host) && !f.insecureNoAuth) {
+    process.stderr.write(`refusing to listen on ${f.host} without inbound keys: set ROUTE_ENGINE_KEYS (or pass --insecure-no-auth)\n`)
+    return 2
+  }
   const limits = { ...DEFAULT_LIMITS, timeoutMs: f.transformTimeoutMs }
-  const { ruleset, problems } = await loadRuleset(f.rules, { limits })
-  if (!worker) for (const p of problems.items) process.stderr.write(formatProblem(p) + '\n')
-  if (!ruleset) {
-    process.stderr.write(`${problems.errors.length} problem(s) in ${f.rules}: not starting\n`)
-    return 1
-  }
   const tlsPaths = f.tlsCert && f.tlsKey ? { certPath: f.tlsCert, keyPath: f.tlsKey } : undefined
-  let tls
-  try {
-    tls = tlsPaths && (await readCertificate(tlsPaths.certPath, tlsPaths.keyPath))
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}: not starting\n`)
-    return 1
-  }
-  const holder: RulesetHolder = { current: ruleset, lastError: null, reloads: 0 }
-  if (f.workers > 1 && cluster.isPrimary) {
-    return runPrimary({ workers: f.workers, rules: f.rules, holder, load: { limits }, watch: f.watch, tls: tlsPaths, drainTimeoutMs: f.drainTimeoutMs, logger })
-  }
-
-  const store = new MemoryStore()
   const metrics = new Metrics()
-  const reload = async () => {
-    const { ok, problems: probs } = await reloadRules(f.rules, holder, { limits })
-    metrics.reloaded(ok)
-    return { ok, hash: holder.current.hash, problems: probs }
-  }
+  let stop!: () => void
+  const stopped = new Promise<void>((resolve) => { stop = resolve })
+  let server: RunningServer | null = null
+  // Set once the first rules are loaded; a worker's primary sends new ones only after that.
+  let holder!: RulesetHolder
   const reloadCertificate = async () => {
-    if (!tlsPaths) return
+    if (!tlsPaths || !server) return
     try {
       server.setCertificate(await readCertificate(tlsPaths.certPath, tlsPaths.keyPath))
       logger.info({ cert: tlsPaths.certPath }, 'certificate reloaded')
@@ -86,39 +70,69 @@ export async function serve(f: ServeFlags): Promise<number> {
       logger.error({ error: (err as Error).message }, 'certificate reload failed: the previous certificate keeps serving')
     }
   }
-  let stop!: () => void
-  const stopped = new Promise<void>((resolve) => { stop = resolve })
-  const member = worker ? joinCluster(metrics.registry, { reload, reloadCertificate, stop }) : null
-  const server = await startServer({
-    host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128,
-    tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText, corsOrigins: f.corsOrigins,
-    observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
-  })
-  const logReload = (ok: boolean, probs: typeof problems.items) => {
-    if (ok) logger.info({ hash: holder.current.hash, rules: holder.current.rules.length, warnings: probs.length }, 'rules reloaded')
-    else logger.error({ problems: probs.filter((p) => p.severity === 'error').map((p) => formatProblem(p)) }, 'rules reload failed: the previous rules keep serving')
+  const takeFromPrimary = async (s: RulesState) => {
+    const r = await takeRules(holder, s, { limits })
+    metrics.reloaded(r.ok)
+    return r
   }
-  // A worker's primary watches the files; a single process watches its own.
-  const watcher = f.watch && !worker ? watchRules(f.rules, holder, (ok, probs) => { metrics.reloaded(ok); logReload(ok, probs) }, { limits }) : null
-  const certWatcher = tlsPaths && !worker ? watchCertificate(tlsPaths.certPath, tlsPaths.keyPath, () => void reloadCertificate()) : null
-  const onHup = () => { void reload().then((r) => logReload(r.ok, r.problems)); void reloadCertificate() }
-  if (!worker) process.on('SIGHUP', onHup)
-  // "listening" means edits from now on are seen.
-  await watcher?.ready
-  await certWatcher?.ready
-  if (!worker) logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0 }, 'route-engine listening')
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-  await stopped
-  process.off('SIGHUP', onHup)
-  await watcher?.close()
-  await certWatcher?.close()
-  // drain() stops accepting before it returns its promise: the line below is then true when read
-  const draining = server.drain(f.drainTimeoutMs)
-  logger.info({ deadlineMs: f.drainTimeoutMs }, 'draining: no new connections; requests in flight may finish')
-  const drained = await draining
-  logger.info(drained, 'stopped')
-  await store.close()
-  member?.leave()
-  return 0
+  // A worker's rules come from its primary, never from disk: they may be broken there by now.
+  const member = cluster.isWorker ? joinCluster(metrics.registry, { rules: takeFromPrimary, reloadCertificate, stop }) : null
+  try {
+    const first = member && (await member.first)
+    const { ruleset, problems } = first ? await loadRuleset(first.source, { limits }) : await loadRules(f.rules, { limits, settleMs: f.settleMs })
+    // The primary has shown the problems already.
+    if (!first || !ruleset) for (const p of problems.items) process.stderr.write(formatProblem(p) + '\n')
+    if (!ruleset) {
+      process.stderr.write(`${problems.errors.length} problem(s) in ${f.rules}: not starting\n`)
+      return 1
+    }
+    let tls
+    try {
+      tls = tlsPaths && (await readCertificate(tlsPaths.certPath, tlsPaths.keyPath))
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}: not starting\n`)
+      return 1
+    }
+    holder = { current: ruleset, lastError: null, reloads: 0 }
+    if (first) await takeRules(holder, first, { limits })
+    if (f.workers > 1 && cluster.isPrimary) {
+      return await runPrimary({ workers: f.workers, rules: f.rules, holder, load: { limits, settleMs: f.settleMs }, watch: f.watch, tls: tlsPaths, drainTimeoutMs: f.drainTimeoutMs, workerTimeoutMs: f.workerTimeoutMs, logger })
+    }
+
+    const store = new MemoryStore()
+    server = await startServer({
+      host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128,
+      tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText, corsOrigins: f.corsOrigins,
+      observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
+    })
+    // A worker's primary watches the files and reloads; a single process does both itself.
+    const watcher = member ? null : watchRules(f.rules, holder, (ok, probs) => {
+      metrics.reloaded(ok)
+      if (ok) logger.info({ hash: holder.current.hash, rules: holder.current.rules.length, warnings: probs.length }, 'rules reloaded')
+      else logger.error({ problems: probs.filter((p) => p.severity === 'error').map((p) => formatProblem(p)) }, 'rules reload failed: the previous rules keep serving')
+    }, { limits, settleMs: f.settleMs, watch: f.watch })
+    const certWatcher = tlsPaths && !member ? watchCertificate(tlsPaths.certPath, tlsPaths.keyPath, () => void reloadCertificate()) : null
+    const onHup = () => { watcher!.reload(); void reloadCertificate() }
+    if (!member) process.on('SIGHUP', onHup)
+    // "listening" means edits from now on are seen.
+    await watcher?.ready
+    await certWatcher?.ready
+    if (!member) logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0 }, 'route-engine listening')
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    await stopped
+    process.off('SIGHUP', onHup)
+    await watcher?.close()
+    await certWatcher?.close()
+    // drain() stops accepting before it returns its promise: the line below is then true when read
+    const draining = server.drain(f.drainTimeoutMs)
+    logger.info({ deadlineMs: f.drainTimeoutMs }, 'draining: no new connections; requests in flight may finish')
+    const drained = await draining
+    logger.info(drained, 'stopped')
+    await store.close()
+    return 0
+  } finally {
+    // Disconnected, a worker can exit: after a drain, and as much when it could not start.
+    member?.leave()
+  }
 }

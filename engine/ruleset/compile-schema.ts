@@ -1,19 +1,24 @@
 // JSON Schemas a rule checks client bodies against (`validate:` request steps): compiled once at
 // load with one ajv instance; a failure is a client error naming the field.
-import { readFileSync } from 'node:fs'
 import { Ajv, type ValidateFunction } from 'ajv'
 
 const ajv = new Ajv({ allErrors: false, strict: false })
-const byFile = new Map<string, ValidateFunction>()
+const byFile = new Map<string, { text: string; schema: object; v: ValidateFunction }>()
 
-/** The validator for a schema file (absolute path) or an inline schema; throws with the reason. */
-export function compileSchema(schema: string | object): ValidateFunction {
-  if (typeof schema !== 'string') return ajv.compile(schema)
-  let v = byFile.get(schema)
-  if (!v) {
-    v = ajv.compile(JSON.parse(readFileSync(schema, 'utf8')))
-    byFile.set(schema, v)
-  }
+/** The validator for an inline schema; throws with the reason. */
+export function compileSchema(schema: object): ValidateFunction {
+  return ajv.compile(schema)
+}
+
+/** The validator for a schema file's text, compiled again only when the text changed; throws with the reason. */
+export function compileSchemaFile(path: string, text: string): ValidateFunction {
+  const known = byFile.get(path)
+  if (known?.text === text) return known.v
+  const schema = JSON.parse(text) as object
+  // ajv keeps every schema it compiled by its $id: an edited file with the same $id must replace it.
+  if (known) ajv.removeSchema(known.schema)
+  const v = ajv.compile(schema)
+  byFile.set(path, { text, schema, v })
   return v
 }
 

@@ -1,6 +1,5 @@
 // Source files → one frozen Ruleset, or the problems that prevent it. Runs at start, on reload and
 // in lint; never per request.
-import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { ValidateFunction } from 'ajv'
 import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, type Expr, type Limits } from '../expr/compile.js'
@@ -8,12 +7,11 @@ import { placeInText } from '../expr/evaluate.js'
 import { FUNCTION_NAMES } from '../expr/functions.js'
 import { compileFields, compileMatch, compilePaths } from './compile-match.js'
 import { compileStream } from './compile-stream.js'
-import { compileSchema } from './compile-schema.js'
+import { compileSchema, compileSchemaFile } from './compile-schema.js'
 import { regexLiterals, slowRegex } from './lint-regex.js'
 import { expandEnv, expandEnvDeep } from './env.js'
 import { ProblemList, type ProblemCode } from './problems.js'
-import * as readModule from './read.js'
-import { displayName, isRuleFile, nodeAt, placeOf, placeOfText, readSources, type SourceSet, type YamlPath, type YamlSource } from './read.js'
+import { displayName, isRuleFile, nodeAt, parseSources, placeOf, placeOfText, readFiles, type RuleFiles, type SourceSet, type YamlPath, type YamlSource } from './read.js'
 import type { Alias, ErrorWriter, PlacedExpr, RequestStep, ResponseSpec, RetryOn, RetryPolicy, Rule, Ruleset, StepCondition, StreamProgram, Target, Template, Upstream, UpstreamCallSpec } from './ruleset.js'
 import { schemaErrors, validateSource } from './validate.js'
 
@@ -29,15 +27,17 @@ export interface LoadOptions {
   limits?: Limits
 }
 
-export async function loadRuleset(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
+/** Compiles a rules directory, or files already read (a worker compiles what its primary read). */
+export async function loadRuleset(from: string | RuleFiles, opts: LoadOptions = {}): Promise<LoadResult> {
   const problems = new ProblemList()
-  let sources: SourceSet
+  let files: RuleFiles
   try {
-    sources = await readSources(dir, problems)
+    files = typeof from === 'string' ? await readFiles(from, problems) : from
   } catch (err) {
-    problems.error({ file: displayName(resolve(dir)), line: 1, col: 1 }, 'RE_READ', `cannot read the rules directory: ${(err as Error).message}`)
+    problems.error({ file: displayName(resolve(from as string)), line: 1, col: 1 }, 'RE_READ', `cannot read the rules directory: ${(err as Error).message}`)
     return { ruleset: null, problems, sources: null, used: new Set() }
   }
+  const sources = parseSources(files, problems)
   const c = new Compiler(sources, problems, opts.limits ?? DEFAULT_LIMITS, lastLoad)
   const ruleset = c.compile()
   lastLoad = c.checked
@@ -158,6 +158,7 @@ class Compiler {
       hash: this.sources.hash,
       loadedAt: new Date(),
       files: this.sources.yaml.map((s) => s.path).concat([...this.sources.texts.keys()]),
+      source: this.sources.files,
     })
   }
 
@@ -212,6 +213,8 @@ class Compiler {
       this.problems.error(placeOf(src, nodeAt(src.doc, [...path, 'match', 'model'])), 'RE_BAD_PATTERN', (err as Error).message)
       return null
     }
+    // Output schemas are lint's (lint-examples.ts); the files are the rules' own all the same.
+    for (const o of Object.values<unknown>(r.outputs ?? {})) if (typeof o === 'string') this.used.add(resolve(dirname(src.path), o))
     const request = this.steps(src, [...path, 'request'], r.request ?? [])
     const upstream = r.upstream ? this.callSpec(src, [...path, 'upstream'], r.upstream, upstreams) : null
     const response = this.responseSpec(src, [...path, 'response'], r.response ?? {})
@@ -337,13 +340,21 @@ class Compiler {
 
   /** A JSON Schema for `validate:` steps: inline, or the path of a .json file relative to the rule file. */
   schema(src: YamlSource, path: YamlPath, value: unknown): ValidateFunction | null {
-    const file = typeof value === 'string' ? resolve(dirname(src.path), value) : null
+    let compile = () => compileSchema(value as object)
+    if (typeof value === 'string') {
+      const file = resolve(dirname(src.path), value)
+      const text = this.sources.texts.get(file)
+      if (text === undefined) {
+        this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', `schema file ${value} not found in the rules directory`)
+        return null
+      }
+      this.used.add(file)
+      compile = () => compileSchemaFile(file, text)
+    }
     try {
-      const v = compileSchema(file ?? (value as object))
-      if (file) this.used.add(file)
-      return v
+      return compile()
     } catch (err) {
-      this.problems.error(placeOf(src, nodeAt(src.doc, path)), file && !existsSync(file) ? 'RE_MISSING_FILE' : 'RE_SCHEMA', `cannot use this schema: ${(err as Error).message}`)
+      this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_SCHEMA', `cannot use this schema: ${(err as Error).message}`)
       return null
     }
   }
@@ -477,10 +488,10 @@ const isExprObject = (o: object): boolean => 'evaluate' in o || o instanceof Reg
 /** One stream program file on its own (explain and tests). */
 export function compileStreamFile(path: string, text: string, limits: Limits = DEFAULT_LIMITS): { program: StreamProgram | null; problems: ProblemList } {
   const problems = new ProblemList()
-  const { parseYaml } = readModule
-  const src = parseYaml(path, text, problems)
+  const sources = parseSources({ dir: dirname(path), files: [{ path, text }], hash: '' }, problems)
+  const src = sources.yaml[0]
   if (!src) return { program: null, problems }
-  const c = new Compiler({ dir: dirname(path), yaml: [src], texts: new Map(), hash: '' }, problems, limits)
+  const c = new Compiler(sources, problems, limits)
   const program = c.stream(src, [], `./${path.split('/').pop()}`)
   return { program: problems.errors.length ? null : program, problems }
 }

@@ -1,10 +1,11 @@
-// Rules directory → source files: YAML documents with line counters, transform texts, and a
-// content hash. Nothing here interprets rules.
+// Rules directory → source files: YAML documents with line counters, transform and schema texts, and
+// a content hash. Nothing here interprets rules.
 import { createHash } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
-import { join, relative, resolve, sep } from 'node:path'
+import { readFile, readlink } from 'node:fs/promises'
+import { relative, resolve, sep } from 'node:path'
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, Scalar } from 'yaml'
 import type { Place } from '../errors.js'
+import { listRuleFiles } from './list-files.js'
 import type { ProblemList } from './problems.js'
 
 export interface YamlSource {
@@ -18,12 +19,23 @@ export interface YamlSource {
   data: unknown
 }
 
+/** A rules directory as read once: what a ruleset is compiled from (a worker gets it from its primary). */
+export interface RuleFiles {
+  /** Absolute path of the directory. */
+  dir: string
+  /** Absolute path and text of every rule file, in load order. */
+  files: { path: string; text: string }[]
+  /** sha256 of every file's path (relative to `dir`) and text; a file that could not be read counts as such. */
+  hash: string
+}
+
 export interface SourceSet {
   dir: string
   yaml: YamlSource[]
-  /** Absolute path → text, for every non-YAML file (transforms). */
+  /** Absolute path → text, for every non-YAML file (transforms, JSON Schemas). */
   texts: Map<string, string>
   hash: string
+  files: RuleFiles
 }
 
 const RULE_KEYS = ['rules', 'upstreams', 'pipelines', 'aliases', 'models', 'vars', 'errors']
@@ -36,27 +48,38 @@ export const displayName = (path: string): string => {
   return rel.startsWith('..') ? path : rel.split(sep).join('/')
 }
 
-export async function readSources(dir: string, problems: ProblemList): Promise<SourceSet> {
+/** Reads every rule file under `dir`; one that cannot be read is a problem. Throws when `dir` cannot be listed. */
+export async function readFiles(dir: string, problems: ProblemList): Promise<RuleFiles> {
   const root = resolve(dir)
-  const files = (await walk(root)).sort()
   const hash = createHash('sha256')
+  const files: RuleFiles['files'] = []
+  for (const path of await listRuleFiles(root)) {
+    hash.update(relative(root, path)).update('\0')
+    try {
+      const text = await readFile(path, 'utf8')
+      hash.update(text).update('\0')
+      files.push({ path, text })
+    } catch (err) {
+      hash.update('\0unreadable\0')
+      const link = await readlink(path).catch(() => null)
+      const why = link && (err as NodeJS.ErrnoException).code === 'ENOENT' ? `it is a symbolic link to ${link}, which does not exist` : (err as Error).message
+      problems.error({ file: displayName(path), line: 1, col: 1 }, 'RE_READ', `cannot read: ${why}`)
+    }
+  }
+  return { dir: root, files, hash: hash.digest('hex') }
+}
+
+/** The files parsed: YAML documents, and the texts of the others. */
+export function parseSources(files: RuleFiles, problems: ProblemList): SourceSet {
   const yaml: YamlSource[] = []
   const texts = new Map<string, string>()
-  for (const path of files) {
-    let text: string
-    try {
-      text = await readFile(path, 'utf8')
-    } catch (err) {
-      problems.error({ file: displayName(path), line: 1, col: 1 }, 'RE_READ', `cannot read: ${(err as Error).message}`)
-      continue
-    }
-    hash.update(relative(root, path)).update('\0').update(text).update('\0')
+  for (const { path, text } of files.files) {
     if (/\.ya?ml$/.test(path)) {
       const src = parseYaml(path, text, problems)
       if (src) yaml.push(src)
     } else texts.set(path, text)
   }
-  return { dir: root, yaml, texts, hash: hash.digest('hex') }
+  return { dir: files.dir, yaml, texts, hash: files.hash, files }
 }
 
 export function parseYaml(path: string, text: string, problems: ProblemList): YamlSource | null {
@@ -73,18 +96,6 @@ export function parseYaml(path: string, text: string, problems: ProblemList): Ya
   }
   const data = doc.toJS({ maxAliasCount: 100 }) ?? {}
   return { path, name, text, doc, lines, data }
-}
-
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = []
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    // examples/ holds rule examples (route-engine test), not rules.
-    if (e.name.startsWith('.') || e.name === 'node_modules' || (e.isDirectory() && e.name === 'examples')) continue
-    const p = join(dir, e.name)
-    if (e.isDirectory()) out.push(...(await walk(p)))
-    else if (e.isFile() && /\.(ya?ml|jsonata)$/.test(e.name)) out.push(p)
-  }
-  return out
 }
 
 export type YamlPath = (string | number)[]

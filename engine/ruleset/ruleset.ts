@@ -3,6 +3,7 @@
 import type { ValidateFunction } from 'ajv'
 import type { Expr } from '../expr/compile.js'
 import type { Place } from '../errors.js'
+import type { RuleFiles } from './read.js'
 
 export interface Located<T> {
   value: T
@@ -171,4 +172,6 @@ export interface Ruleset {
   hash: string
   loadedAt: Date
   files: readonly string[]
+  /** The files as read: a worker started later compiles these, whatever is on disk by then. */
+  source: RuleFiles
 }
