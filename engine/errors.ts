@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   RE_UPSTREAM_BUSY: { kind: 'upstream', status: 503, type: 'upstream_error' },
   RE_UNAVAILABLE: { kind: 'server', status: 503, type: 'server_error' },
   RE_INTERNAL: { kind: 'transform', status: 500, type: 'server_error' },
+  RE_SERVER_BUSY: { kind: 'server', status: 503, type: 'server_error' },
+  RE_UPSTREAM_TOO_LARGE: { kind: 'upstream', status: 502, type: 'upstream_error' },
 } as const satisfies Record<string, { kind: ErrorKind; status: number; type: string }>
 
 export type ErrorCode = keyof typeof ERROR_CODES

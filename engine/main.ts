@@ -6,6 +6,7 @@ import { explain } from './commands/explain.js'
 import { lint } from './commands/lint.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
 import { serve } from './commands/serve.js'
+import { SERVER_DEFAULTS } from './server.js'
 import { test } from './commands/test.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -16,7 +17,9 @@ const HELP = `route-engine ${pkg.version} — an LLM routing gateway driven by Y
 Usage:
   route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--transform-timeout MS]
                      [--no-watch] [--insecure-no-auth] [--workers N] [--tls-cert FILE --tls-key FILE]
-                     [--drain-timeout MS] [--max-header-size BYTES] [--capture DIR [--redact PATH,…]]
+                     [--drain-timeout MS] [--max-header-size BYTES] [--body-budget BYTES]
+                     [--max-upstream-reply BYTES] [--header-timeout MS] [--request-timeout MS]
+                     [--max-connections N] [--capture DIR [--redact PATH,…]]
   route-engine lint [DIR] [--format text|json]
   route-engine test [DIR] [--filter TEXT] [--format text|json]
   route-engine explain FILE [--rules DIR] [--route PATH] [--method M] [--header 'name: value']…
@@ -57,6 +60,11 @@ async function main(argv: string[]): Promise<number> {
       'tls-key': { type: 'string' },
       'drain-timeout': { type: 'string' },
       'max-header-size': { type: 'string' },
+      'body-budget': { type: 'string' },
+      'max-upstream-reply': { type: 'string' },
+      'header-timeout': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'max-connections': { type: 'string' },
       format: { type: 'string' },
       filter: { type: 'string' },
       route: { type: 'string' },
@@ -74,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const port = Number(values.port ?? process.env.PORT ?? 8787)
-      const maxBody = Number(values['max-body'] ?? process.env.ROUTE_ENGINE_MAX_BODY ?? 50 * 1024 * 1024)
+      const maxBody = Number(values['max-body'] ?? process.env.ROUTE_ENGINE_MAX_BODY ?? SERVER_DEFAULTS.maxBodyBytes)
       if (!Number.isInteger(port) || port < 0 || port > 65535) return usage(`bad --port: ${values.port ?? process.env.PORT}`)
       if (!Number.isFinite(maxBody) || maxBody <= 0) return usage(`bad --max-body: ${values['max-body']}`)
       const timeout = Number(values['transform-timeout'] ?? process.env.ROUTE_ENGINE_TRANSFORM_TIMEOUT ?? DEFAULT_LIMITS.timeoutMs)
@@ -85,6 +93,16 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isFinite(drain) || drain < 0) return usage(`bad --drain-timeout: ${values['drain-timeout']}`)
       const maxHeader = Number(values['max-header-size'] ?? process.env.ROUTE_ENGINE_MAX_HEADER_SIZE ?? 16 * 1024)
       if (!Number.isInteger(maxHeader) || maxHeader < 1024) return usage(`bad --max-header-size: ${values['max-header-size']}`)
+      const budget = Number(values['body-budget'] ?? process.env.ROUTE_ENGINE_BODY_BUDGET ?? Math.max(SERVER_DEFAULTS.bodyBudgetBytes, maxBody))
+      if (!Number.isInteger(budget) || budget < maxBody) return usage(`bad --body-budget: ${values['body-budget'] ?? process.env.ROUTE_ENGINE_BODY_BUDGET} (bytes, at least --max-body)`)
+      const maxReply = Number(values['max-upstream-reply'] ?? process.env.ROUTE_ENGINE_MAX_UPSTREAM_REPLY ?? SERVER_DEFAULTS.maxUpstreamReplyBytes)
+      if (!Number.isInteger(maxReply) || maxReply <= 0) return usage(`bad --max-upstream-reply: ${values['max-upstream-reply']}`)
+      const headerTimeout = Number(values['header-timeout'] ?? process.env.ROUTE_ENGINE_HEADER_TIMEOUT ?? SERVER_DEFAULTS.headerTimeoutMs)
+      const requestTimeout = Number(values['request-timeout'] ?? process.env.ROUTE_ENGINE_REQUEST_TIMEOUT ?? SERVER_DEFAULTS.requestTimeoutMs)
+      if (!Number.isInteger(requestTimeout) || requestTimeout <= 0) return usage(`bad --request-timeout: ${values['request-timeout']}`)
+      if (!Number.isInteger(headerTimeout) || headerTimeout <= 0 || headerTimeout > requestTimeout) return usage(`bad --header-timeout: ${values['header-timeout']} (ms, at most --request-timeout)`)
+      const maxConnections = Number(values['max-connections'] ?? process.env.ROUTE_ENGINE_MAX_CONNECTIONS ?? SERVER_DEFAULTS.maxConnections)
+      if (!Number.isInteger(maxConnections) || maxConnections < 1) return usage(`bad --max-connections: ${values['max-connections']}`)
       const tlsCert = values['tls-cert'] ?? process.env.ROUTE_ENGINE_TLS_CERT
       const tlsKey = values['tls-key'] ?? process.env.ROUTE_ENGINE_TLS_KEY
       if (!tlsCert !== !tlsKey) return usage('--tls-cert and --tls-key go together')
@@ -101,6 +119,11 @@ async function main(argv: string[]): Promise<number> {
         tlsKey,
         drainTimeoutMs: drain,
         maxHeaderBytes: maxHeader,
+        bodyBudgetBytes: budget,
+        maxUpstreamReplyBytes: maxReply,
+        headerTimeoutMs: headerTimeout,
+        requestTimeoutMs: requestTimeout,
+        maxConnections,
         capture: values.capture,
         redact: (values.redact ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
       })

@@ -11,6 +11,7 @@ import { randomId } from '../random-id.js'
 import type { Ruleset } from '../ruleset/ruleset.js'
 import type { Store } from '../store/store.js'
 import { attempt, type AttemptContext } from './attempt.js'
+import type { BodyBudget } from './body-budget.js'
 import { match } from './match.js'
 import type { Observer } from './observer.js'
 import { receive, type ReceiveLimits } from './receive.js'
@@ -24,6 +25,10 @@ export interface ProxyDeps {
   ruleset: Ruleset
   store: Store
   limits: ReceiveLimits
+  /** Bytes of request bodies held at once, across requests (the server's); none: no limit. */
+  budget?: BodyBudget
+  /** The largest upstream JSON reply read (default 32 MiB). */
+  maxReplyBytes?: number
   /** Replaces the upstream agents (explain, tests). */
   dispatcher?: Dispatcher
   /** Called once per request for an Observer of its stages (explain, test, capture). */
@@ -59,9 +64,10 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
   const stop = () => ac.abort(deps.signal!.reason)
   deps.signal?.addEventListener('abort', stop, { once: true })
   const obs = deps.observe?.()
+  const hold = deps.budget?.hold()
   try {
     const url = new URL(req.url ?? '/', 'http://x')
-    const body = await receive(req, deps.limits)
+    const body = await receive(req, deps.limits, hold)
     const input = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body }
     obs?.received?.(input)
     const m = await match(deps.ruleset, input)
@@ -112,6 +118,7 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
       await replyError(res, e, undefined, redactorFor(deps.ruleset))
     }
   } finally {
+    hold?.release()
     deps.signal?.removeEventListener('abort', stop)
     // 499 (nginx's "client closed request"): the client left before it got an answer.
     trace.status = !res.headersSent && ac.signal.aborted ? 499 : res.statusCode

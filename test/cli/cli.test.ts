@@ -62,3 +62,12 @@ t.test('serve refuses a public address without keys', async (t) => {
   t.equal(r.status, 2)
   t.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without inbound keys/)
 })
+
+t.test('serve refuses limits that cannot hold: a body budget under the body limit, a header deadline past the request deadline', async (t) => {
+  const budget = run('serve', '--port', '0', '--max-body', '1000000', '--body-budget', '999999')
+  t.equal(budget.status, 2)
+  t.match(budget.stderr, /bad --body-budget: 999999 \(bytes, at least --max-body\)/)
+  const deadlines = run('serve', '--port', '0', '--header-timeout', '5000', '--request-timeout', '4000')
+  t.equal(deadlines.status, 2)
+  t.match(deadlines.stderr, /bad --header-timeout: 5000 \(ms, at most --request-timeout\)/)
+})
