@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   RE_UPSTREAM_BUSY: { kind: 'upstream', status: 503 },
   RE_UNAVAILABLE: { kind: 'server', status: 503 },
   RE_INTERNAL: { kind: 'transform', status: 500 },
+  RE_SERVER_BUSY: { kind: 'server', status: 503 },
+  RE_UPSTREAM_TOO_LARGE: { kind: 'upstream', status: 502 },
 } as const satisfies Record<string, { kind: ErrorKind; status: number }>
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -6,6 +6,7 @@ import { commandHelp, parse, synopsis, type Command, type Values } from './cli.j
 import { badOrigin } from './cors.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
 import { DEFAULT_SETTLE_MS } from './ruleset/reload.js'
+import { SERVER_DEFAULTS } from './server.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 const SHIPPED_RULES = fileURLToPath(new URL('../rules/', import.meta.url))
@@ -28,7 +29,7 @@ credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
       rules: { value: 'DIR', default: SHIPPED_RULES, help: 'the rules folder' },
       host: { value: 'HOST', env: 'HOST', default: '127.0.0.1', help: 'address to listen on' },
       port: { value: 'PORT', env: 'PORT', default: '8787', number: { min: 0, max: 65535, integer: true }, help: 'port to listen on, 0 for any free one' },
-      'max-body': { value: 'BYTES', env: 'ROUTE_ENGINE_MAX_BODY', default: String(50 * 1024 * 1024), number: { min: 1 }, help: 'request body limit' },
+      'max-body': { value: 'BYTES', env: 'ROUTE_ENGINE_MAX_BODY', default: String(SERVER_DEFAULTS.maxBodyBytes), number: { min: 1 }, help: 'request body limit' },
       'transform-timeout': { value: 'MS', env: 'ROUTE_ENGINE_TRANSFORM_TIMEOUT', default: String(DEFAULT_LIMITS.timeoutMs), number: { min: 1 }, help: 'time limit of one transform evaluation' },
       'no-watch': { help: 'do not reload the rules when their files change (SIGHUP still does)' },
       'insecure-no-auth': { help: 'listen on any address without inbound keys' },
@@ -39,12 +40,19 @@ credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
       'reload-settle': { value: 'MS', env: 'ROUTE_ENGINE_RELOAD_SETTLE', default: String(DEFAULT_SETTLE_MS), number: { min: 0 }, help: 'how long the rules folder must be quiet before a reload' },
       'worker-timeout': { value: 'MS', env: 'ROUTE_ENGINE_WORKER_TIMEOUT', default: '30000', number: { min: 1 }, help: 'with --workers: how long one may take to start serving or to answer a reload before it is replaced' },
       'max-header-size': { value: 'BYTES', env: 'ROUTE_ENGINE_MAX_HEADER_SIZE', default: String(16 * 1024), number: { min: 1024, integer: true }, help: 'limit of the request line and headers' },
+      'body-budget': { value: 'BYTES', env: 'ROUTE_ENGINE_BODY_BUDGET', number: { min: 1, integer: true }, help: `bytes of request bodies held at once across requests; past it, 503 (default: the larger of ${SERVER_DEFAULTS.bodyBudgetBytes} and --max-body)` },
+      'max-upstream-reply': { value: 'BYTES', env: 'ROUTE_ENGINE_MAX_UPSTREAM_REPLY', default: String(SERVER_DEFAULTS.maxUpstreamReplyBytes), number: { min: 1, integer: true }, help: 'the largest upstream JSON reply read; past it, 502' },
+      'header-timeout': { value: 'MS', env: 'ROUTE_ENGINE_HEADER_TIMEOUT', default: String(SERVER_DEFAULTS.headerTimeoutMs), number: { min: 1, integer: true }, help: "time for a request's line and headers to arrive; past it, 408" },
+      'request-timeout': { value: 'MS', env: 'ROUTE_ENGINE_REQUEST_TIMEOUT', default: String(SERVER_DEFAULTS.requestTimeoutMs), number: { min: 1, integer: true }, help: 'time for a whole request, headers and body, to arrive; past it, 408' },
+      'max-connections': { value: 'N', env: 'ROUTE_ENGINE_MAX_CONNECTIONS', default: String(SERVER_DEFAULTS.maxConnections), number: { min: 1, integer: true }, help: 'connections open at once; a request on one more is answered 503' },
       capture: { value: 'DIR', help: 'write each request and its upstream reply as an example under DIR/<rule>/' },
       'cors-origin': { value: 'ORIGINS', env: 'ROUTE_ENGINE_CORS_ORIGINS', help: 'web origins CORS allows, comma-separated (* any; default: any with keys, none without)' },
       redact: { value: 'PATHS', multiple: true, help: 'body fields to redact in captures: dotted paths, comma-separated, * for any key or item' },
     },
     check: (v) => {
       if (!v['tls-cert'] !== !v['tls-key']) return '--tls-cert and --tls-key go together'
+      if (Number(v['header-timeout']) > Number(v['request-timeout'])) return 'bad --header-timeout: at most --request-timeout'
+      if (v['body-budget'] !== undefined && Number(v['body-budget']) < Number(v['max-body'])) return 'bad --body-budget: at least --max-body'
       const bad = corsOrigins(v)?.map(badOrigin).find((e) => e !== null)
       return bad ? `bad --cors-origin: ${bad}` : undefined
     },
@@ -109,6 +117,11 @@ const RUN: Record<keyof typeof COMMANDS, Run> = {
     capture: str(v, 'capture'),
     corsOrigins: corsOrigins(v),
     settleMs: num(v, 'reload-settle')!,
+    bodyBudgetBytes: num(v, 'body-budget') ?? Math.max(SERVER_DEFAULTS.bodyBudgetBytes, num(v, 'max-body')!),
+    maxUpstreamReplyBytes: num(v, 'max-upstream-reply')!,
+    headerTimeoutMs: num(v, 'header-timeout')!,
+    requestTimeoutMs: num(v, 'request-timeout')!,
+    maxConnections: num(v, 'max-connections')!,
     workerTimeoutMs: num(v, 'worker-timeout')!,
     redact: ((v.redact as string[] | undefined) ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
   }),

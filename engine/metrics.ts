@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client), fed from each request's Trace after it ends and from reloads.
 // One registry per server; with --workers the primary adds up the workers' registries (cluster.ts).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { BodyBudget } from './pipeline/body-budget.js'
 import type { Trace } from './pipeline/proxy.js'
 import { slotsInUse } from './pipeline/upstream-slots.js'
 
@@ -17,6 +18,7 @@ export class Metrics {
   readonly #fallbacks: Counter<'rule' | 'upstream'>
   readonly #reloads: Counter<'result'>
   readonly #active: Gauge
+  #budget: BodyBudget | null = null
 
   constructor() {
     const registers = [this.registry]
@@ -39,7 +41,21 @@ export class Metrics {
         for (const [upstream, n] of slotsInUse()) this.set({ upstream }, n)
       },
     })
+    const metrics = this
+    new Gauge({
+      name: 'route_engine_body_bytes_held',
+      help: 'Bytes of request bodies held now, across requests (what --body-budget limits).',
+      registers,
+      collect() {
+        this.set(metrics.#budget?.used ?? 0)
+      },
+    })
     collectDefaultMetrics({ register: this.registry, prefix: 'route_engine_' })
+  }
+
+  /** The server's body budget, reported by the gauge. */
+  watchBodyBudget(budget: BodyBudget): void {
+    this.#budget = budget
   }
 
   started(): void {

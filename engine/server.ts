@@ -16,6 +16,8 @@ import { Metrics } from './metrics.js'
 import { proxy, type ProxyDeps, type Trace } from './pipeline/proxy.js'
 import { replyError } from './pipeline/reply-error.js'
 import { replyJson } from './pipeline/reply.js'
+import { DEFAULT_MAX_REPLY_BYTES } from './pipeline/attempt.js'
+import { BodyBudget } from './pipeline/body-budget.js'
 import { closeAgents } from './pipeline/send-upstream.js'
 import { neutralBody, serverErrors, writeError, writerFor } from './pipeline/write-error.js'
 import { isPromise } from './expr/runtime.js'
@@ -48,6 +50,26 @@ export interface ServerOptions {
   metrics?: Metrics
   /** What /metrics serves, when it is more than this process's registry (the workers' sum). */
   metricsText?: () => Promise<string>
+  /** Bytes of request bodies held at once, across requests; past it, 503. Default: SERVER_DEFAULTS. */
+  bodyBudgetBytes?: number
+  /** The largest upstream JSON reply read; past it, 502. */
+  maxUpstreamReplyBytes?: number
+  /** ms for a request's line and headers to arrive; past it, 408. */
+  headerTimeoutMs?: number
+  /** ms for a whole request, headers and body, to arrive; past it, 408. */
+  requestTimeoutMs?: number
+  /** Connections open at once; a request on one more is answered 503 and its connection closed. */
+  maxConnections?: number
+}
+
+/** The limits `serve` uses when no flag or variable sets them (docs/operations.md, "Limits"). */
+export const SERVER_DEFAULTS = {
+  maxBodyBytes: 50 * 1024 * 1024,
+  bodyBudgetBytes: 256 * 1024 * 1024,
+  maxUpstreamReplyBytes: DEFAULT_MAX_REPLY_BYTES,
+  headerTimeoutMs: 15_000,
+  requestTimeoutMs: 120_000,
+  maxConnections: 1024,
 }
 
 export interface RunningServer {
@@ -79,6 +101,11 @@ interface Live {
   stop: AbortController
   idle: (() => void)[]
   requestLog: Logger
+  budget: BodyBudget
+  /** Connections that arrived past the connection limit: their request is answered 503. */
+  overLimit: WeakSet<Duplex>
+  /** Sockets whose request in flight was answered by the request deadline (408). */
+  timedOut: WeakSet<Duplex>
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -86,7 +113,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // guard, whose wildcard paths cost 10 µs a line (3 µs without).
   const requestLog = opts.logger.child({}, { redact: { paths: [] } })
   const cors = corsPolicy(opts.corsOrigins, opts.keys.length > 0)
-  const live: Live = { keys: opts.keys.map(digest), cors, guard: keylessGuard({ keys: opts.keys, host: opts.host, cors }), metrics: opts.metrics ?? new Metrics(), draining: false, inFlight: 0, stop: new AbortController(), idle: [], requestLog }
+  const budget = new BodyBudget(opts.bodyBudgetBytes ?? Math.max(SERVER_DEFAULTS.bodyBudgetBytes, opts.maxBodyBytes))
+  const metricsOf = opts.metrics ?? new Metrics()
+  metricsOf.watchBodyBudget(budget)
+  const live: Live = {
+    keys: opts.keys.map(digest), cors, guard: keylessGuard({ keys: opts.keys, host: opts.host, cors }), metrics: metricsOf,
+    draining: false, inFlight: 0, stop: new AbortController(), idle: [], requestLog, budget, overLimit: new WeakSet(), timedOut: new WeakSet(),
+  }
   // Every request in flight listens to it: thousands at once are expected, not a leak.
   setMaxListeners(0, live.stop.signal)
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -107,13 +140,35 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void handle(req, res, opts, live)
   }
   const maxHeaderSize = opts.maxHeaderBytes ?? 16 * 1024
-  const server = opts.tls ? createHttpsServer({ ...opts.tls, maxHeaderSize }, onRequest) : createServer({ maxHeaderSize }, onRequest)
+  const headersTimeout = opts.headerTimeoutMs ?? SERVER_DEFAULTS.headerTimeoutMs
+  const requestTimeout = opts.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs
+  const httpOptions = {
+    maxHeaderSize,
+    headersTimeout,
+    requestTimeout,
+    // Node looks for requests past their deadline every 30 s by default: a deadline would be late by as much.
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(headersTimeout, requestTimeout) / 4))),
+    // A request without Host is answered here, in JSON (handle), rather than with Node's bare 400.
+    requireHostHeader: false,
+  }
+  const server = opts.tls ? createHttpsServer({ ...opts.tls, ...httpOptions }, onRequest) : createServer(httpOptions, onRequest)
+  const limits = { maxHeaderSize, headersTimeout, requestTimeout }
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    const status = answerClientError(err, socket, maxHeaderSize, opts.holder.current, cors)
-    if (status) {
+    // A request being handled when its deadline passed: the handler's log line and metrics report it.
+    const inFlight = (socket as Duplex & { _httpMessage?: unknown })._httpMessage !== undefined
+    const status = answerClientError(err, socket, limits, opts.holder.current, cors)
+    if (status && inFlight && err.code === 'ERR_HTTP_REQUEST_TIMEOUT') live.timedOut.add(socket)
+    else if (status) {
       live.metrics.rejected(status)
       opts.logger.info({ status, code: err.code }, 'bad request')
     }
+  })
+  const maxConnections = opts.maxConnections ?? SERVER_DEFAULTS.maxConnections
+  let connections = 0
+  // TLS connections count once their handshake is done: that is when the socket that carries requests exists.
+  server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Duplex) => {
+    if (++connections > maxConnections) live.overLimit.add(socket)
+    socket.once('close', () => { connections-- })
   })
   server.listen(opts.port, opts.host)
   await new Promise<void>((resolve, reject) => {
@@ -162,6 +217,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOptions, live: Live): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!
+  const early = refusal(req, live)
+  if (early) {
+    live.metrics.rejected(early.status)
+    opts.logger.info({ status: early.status, code: early.code, path }, 'request refused')
+    await replyError(res, early, serverErrors(opts.holder.current, req))
+    return
+  }
   // Refused requests are answered, counted and logged below, like unauthorized ones.
   const refused = live.guard?.(req) ?? null
   if (!refused) {
@@ -190,8 +252,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
       await replyError(res, err, serverErrors(opts.holder.current, req))
       return
     }
-    await proxy(req, res, { ruleset: opts.holder.current, store: opts.store, limits: { maxBodyBytes: opts.maxBodyBytes, maxDepth: opts.maxJsonDepth }, dispatcher: opts.dispatcher, observe: opts.observe, signal: live.stop.signal }, trace)
+    await proxy(req, res, {
+      ruleset: opts.holder.current, store: opts.store, limits: { maxBodyBytes: opts.maxBodyBytes, maxDepth: opts.maxJsonDepth },
+      budget: live.budget, maxReplyBytes: opts.maxUpstreamReplyBytes, dispatcher: opts.dispatcher, observe: opts.observe, signal: live.stop.signal,
+    }, trace)
   } finally {
+    if (live.timedOut.has(req.socket)) Object.assign(trace, { status: 408, code: 'RE_REQUEST_TIMEOUT' })
     trace.status ??= res.statusCode
     live.metrics.ended(trace)
     const ms = Object.fromEntries(Object.entries(trace.ms).map(([k, v]) => [k, Math.round((v ?? 0) * 100) / 100]))
@@ -199,11 +265,24 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
   }
 }
 
+/** Why a request is answered before anything else is done with it: no Host, or past the connection limit. */
+function refusal(req: IncomingMessage, live: Live): RouteError | null {
+  const close = { connection: 'close' }
+  // RFC 9112 §3.2: a server answers 400 to an HTTP/1.1 request without Host.
+  if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+    return new RouteError('RE_BAD_REQUEST', 'bad input: the request has no Host header (HTTP/1.1 requires one)', { headers: close })
+  }
+  if (live.overLimit.has(req.socket)) {
+    return new RouteError('RE_SERVER_BUSY', 'the server is busy: it has as many connections open as its limit (--max-connections); send the request again shortly', { headers: { ...close, 'retry-after': '1' } })
+  }
+  return null
+}
+
 /**
  * A request Node could not parse (too large a head, bad syntax, too slow) never reaches `handle`:
  * answer on the socket with the same JSON error shape. Returns the status sent, or null.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, maxHeaderSize: number, ruleset: Ruleset, policy: CorsPolicy): number | null {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, limits: { maxHeaderSize: number; headersTimeout: number; requestTimeout: number }, ruleset: Ruleset, policy: CorsPolicy): number | null {
   // Node's own handler checks the same: a response already under way on this socket cannot be replaced.
   const started = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
   if (err.code === 'ECONNRESET' || !socket.writable || started) {
@@ -211,9 +290,9 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, maxHeader
     return null
   }
   const e = err.code === 'HPE_HEADER_OVERFLOW'
-    ? new RouteError('RE_HEADERS_TOO_LARGE', `bad input: the request line and headers are larger than the limit of ${maxHeaderSize} bytes`)
+    ? new RouteError('RE_HEADERS_TOO_LARGE', `bad input: the request line and headers are larger than the limit of ${limits.maxHeaderSize} bytes`)
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? new RouteError('RE_REQUEST_TIMEOUT', 'bad input: the request did not arrive in time')
+      ? new RouteError('RE_REQUEST_TIMEOUT', `bad input: the request did not arrive in time (its headers within ${limits.headersTimeout} ms, all of it within ${limits.requestTimeout} ms)`)
       : new RouteError('RE_BAD_REQUEST', `bad input: the request is not valid HTTP (${err.code ?? 'parse error'})`)
   // The request line may be unreadable: the writer for every other path writes it, if it needs no await.
   const written = writeError({ writer: writerFor(ruleset, null), bindings: { vars: ruleset.vars } }, e, false)

@@ -30,6 +30,11 @@ export interface ServeFlags {
   /** How long SIGTERM lets requests in flight finish before cutting them. */
   drainTimeoutMs: number
   maxHeaderBytes: number
+  bodyBudgetBytes: number
+  maxUpstreamReplyBytes: number
+  headerTimeoutMs: number
+  requestTimeoutMs: number
+  maxConnections: number
   /** Write each request and its upstream reply as a rule example under this folder. */
   capture?: string
   /** Body fields to redact in captures (dotted paths, `*` any key or item). */
@@ -103,6 +108,8 @@ export async function serve(f: ServeFlags): Promise<number> {
     server = await startServer({
       host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128,
       tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText, corsOrigins: f.corsOrigins,
+      bodyBudgetBytes: f.bodyBudgetBytes, maxUpstreamReplyBytes: f.maxUpstreamReplyBytes, headerTimeoutMs: f.headerTimeoutMs,
+      requestTimeoutMs: f.requestTimeoutMs, maxConnections: f.maxConnections,
       observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
     })
     // A worker's primary watches the files and reloads; a single process does both itself.

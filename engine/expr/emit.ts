@@ -282,6 +282,7 @@ export class Emitter {
     if (free && !this.registered.has(p.value) && BUILTINS.has(p.value)) return this.builtin(n, s, p.value, args)
     if (free && this.registered.has(p.value)) {
       this.calledLibrary.add(p.value)
+      this.spend(args)
       return this.assign(`L[${JSON.stringify(p.value)}](${args.join(', ')})`)
     }
     if (free && INTERPRETED_BUILTINS.has(p.value)) throw new Unsupported(`$${p.value}`)
@@ -307,12 +308,18 @@ export class Emitter {
     if (name === 'count' && args.length === 1) return this.assign(`${x} === undefined ? 0 : H.isArray(${x}) ? ${x}.length : 1`)
     if (name === 'not' && args.length === 1) return this.assign(`${x} === undefined ? undefined : !H.toBoolean(${x})`)
     if (name === 'lookup' && args.length === 2 && isLiteralString(n.arguments[1])) return this.assign(`H.lookup(${x}, ${y})`)
+    this.spend(args)
     if (b.hof && this.a.tainted && callMayAwait(n, s, this.a, this.registered)) {
       const t = this.assign(`BA.${name}(${args.join(', ')})`)
       this.settle(t)
       return t
     }
     return this.assign(`B.${name}(${args.join(', ')})`)
+  }
+
+  /** The time check before a library call, weighed by its arguments (Runtime.spend). */
+  private spend(args: string[]): void {
+    if (args.length) this.out(`rt.spend(${args.map((a) => `H.size(${a})`).join(' + ')});`)
   }
 
   /** `lhs ~> $f(args)` calls $f with lhs first; `lhs ~> $f` applies a function value. */

@@ -59,6 +59,19 @@ export class Runtime {
     }
   }
 
+  /**
+   * Before a call of a function of the library, with the sizes of its arguments (H.size): a call's
+   * work grows with them, so large arguments bring the time check closer. A loop of calls that each
+   * copy or scan a large array or text is stopped near the limit, not 1024 calls after it.
+   */
+  spend(units: number): void {
+    this.ticks += units
+    if (this.ticks >= 1024) {
+      this.ticks = 0
+      if (performance.now() > this.deadline) throw limit('D1012', this.timeoutMs)
+    }
+  }
+
   /** A bound name read before its `:=` ran: what the interpreter's lookup finds further out. */
   lookupFree(name: string): unknown {
     if (Object.prototype.hasOwnProperty.call(this.bindings, name)) return this.bindings[name]

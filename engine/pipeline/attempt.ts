@@ -9,6 +9,7 @@ import { asRouteError, RouteError } from '../errors.js'
 import { isPromise } from '../expr/runtime.js'
 import type { Target, Upstream } from '../ruleset/ruleset.js'
 import { createSseDecoder, type SseEvent } from '../sse/decode.js'
+import { ByteBuffer } from './byte-buffer.js'
 import type { Matched } from './match.js'
 import type { Observer } from './observer.js'
 import type { ProxyDeps, Trace } from './proxy.js'
@@ -48,6 +49,8 @@ type ActiveStream = { client: ClientStream; run: StreamRun }
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host'])
 /** Bytes without one complete event: past this an upstream stream is not SSE any more. */
 const MAX_EVENT_BYTES = 16 << 20
+/** The largest upstream JSON reply read when the server sets no other limit. */
+export const DEFAULT_MAX_REPLY_BYTES = 32 << 20
 
 export async function attempt(target: Target, c: AttemptContext): Promise<Failure | null> {
   const { res, signal, trace } = c
@@ -96,7 +99,7 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
       return null
     }
     if (target.response.body) {
-      const text = await upRes.body.text().catch((err: unknown) => { throw brokenOff(err, up, rule) })
+      const text = await readJson(upRes, c.deps.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES, up, rule)
       let parsed: unknown
       try { parsed = JSON.parse(text) } catch {
         throw new RouteError('RE_UPSTREAM_ERROR', `upstream '${up.name}' answered ${upRes.statusCode} with a body that is not JSON (rule '${rule}')`, { rule, upstream: up.name })
@@ -157,12 +160,15 @@ async function pumpStream(body: Dispatcher.ResponseData['body'], s: ActiveStream
   try {
     armIdle()
     for await (const chunk of body) {
-      armIdle()
+      // The upstream's silence is timed only while it is read: waiting for a slow client to drain is
+      // not the upstream's (and undici pauses its own body timer while the stream is not read).
+      if (idle) clearTimeout(idle)
       decoder.push(chunk as Buffer)
       pending = events.length ? 0 : pending + (chunk as Buffer).length
       if (pending > MAX_EVENT_BYTES) throw malformed(`more than ${MAX_EVENT_BYTES} bytes without a complete event`, rule, up.name)
       await drain()
       if (stopped) break
+      armIdle()
     }
     if (!stopped) { decoder.end(); await drain() }
   } catch (err) {
@@ -195,7 +201,27 @@ async function passThrough(upRes: Dispatcher.ResponseData<unknown>, res: ServerR
   res.end()
 }
 
-/** An upstream error body (at most `max` bytes). */
+/** An upstream's JSON reply as text, read up to `max` bytes: past it, a 502 that names the limit. */
+async function readJson(upRes: Dispatcher.ResponseData<unknown>, max: number, up: Upstream, rule: string): Promise<string> {
+  const upstream = up.name
+  const tooLarge = () => {
+    upRes.body.destroy()
+    return new RouteError('RE_UPSTREAM_TOO_LARGE', `upstream '${upstream}' answered with a body larger than the limit of ${max} bytes (--max-upstream-reply, rule '${rule}')`, { rule, upstream })
+  }
+  const declared = Number(upRes.headers['content-length'])
+  if (declared > max) throw tooLarge()
+  const buf = new ByteBuffer(max, Number.isInteger(declared) ? declared : 0)
+  try {
+    for await (const c of upRes.body) {
+      if (buf.growth((c as Buffer).length) === null) throw tooLarge()
+      buf.push(c as Buffer)
+    }
+  } catch (err) {
+    throw brokenOff(err, up, rule)
+  }
+  return buf.bytes().toString('utf8')
+}
+
 async function readText(body: Dispatcher.ResponseData['body'], max: number, up: Upstream, rule: string): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0

@@ -12,6 +12,7 @@ import { randomId } from '../random-id.js'
 import type { Ruleset } from '../ruleset/ruleset.js'
 import type { Store } from '../store/store.js'
 import { attempt, type AttemptContext } from './attempt.js'
+import type { BodyBudget } from './body-budget.js'
 import { match } from './match.js'
 import type { Observer } from './observer.js'
 import { receive, type ReceiveLimits } from './receive.js'
@@ -26,6 +27,10 @@ export interface ProxyDeps {
   ruleset: Ruleset
   store: Store
   limits: ReceiveLimits
+  /** Bytes of request bodies held at once, across requests (the server's); none: no limit. */
+  budget?: BodyBudget
+  /** The largest upstream JSON reply read (default 32 MiB). */
+  maxReplyBytes?: number
   /** Replaces the upstream agents (explain, tests). */
   dispatcher?: Dispatcher
   /** Called once per request for an Observer of its stages (explain, test, capture). */
@@ -69,9 +74,10 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
     writer: writerFor(deps.ruleset, path),
     bindings: { ctx: { id, created, path, method: req.method, headers }, vars: deps.ruleset.vars, models: deps.ruleset.models },
   }
+  const hold = deps.budget?.hold()
   try {
     const url = new URL(req.url ?? '/', 'http://x')
-    const body = await receive(req, deps.limits)
+    const body = await receive(req, deps.limits, hold)
     const input = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body }
     obs?.received?.(input, deps.ruleset)
     const m = await match(deps.ruleset, input)
@@ -124,6 +130,7 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
       await replyError(res, e, errors, undefined, redactorFor(deps.ruleset))
     }
   } finally {
+    hold?.release()
     deps.signal?.removeEventListener('abort', stop)
     // 499 (nginx's "client closed request"): the client left before it got an answer.
     trace.status = !res.headersSent && ac.signal.aborted ? 499 : res.statusCode

@@ -76,3 +76,12 @@ t.test('serve refuses every web origin without keys, and a --cors-origin that is
   t.equal(bad.status, 2)
   t.match(bad.stderr, /bad --cors-origin: 'https:\/\/app\.example\/path' is not an origin/)
 })
+
+t.test('serve refuses limits that cannot hold: a body budget under the body limit, a header deadline past the request deadline', async (t) => {
+  const budget = run('serve', '--port', '0', '--max-body', '1000000', '--body-budget', '999999')
+  t.equal(budget.status, 2)
+  t.match(budget.stderr, /bad --body-budget: at least --max-body/)
+  const deadlines = run('serve', '--port', '0', '--header-timeout', '5000', '--request-timeout', '4000')
+  t.equal(deadlines.status, 2)
+  t.match(deadlines.stderr, /bad --header-timeout: at most --request-timeout/)
+})

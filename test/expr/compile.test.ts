@@ -157,6 +157,26 @@ t.test('the limits hold: deep recursion and a runaway loop stop with D1011 and D
   await t.rejects(slow.evaluate({}, {}), { code: 'D1012' })
 })
 
+t.test('$distinct, linear in the compiled code, keeps what the interpreter keeps: scalars, NaN, objects in any key order, arrays, sequences', async (t) => {
+  const input = {
+    xs: ['a', 'b', 'a', 1, '1', 1, true, 'true', null, null, 0, -0, false],
+    objs: [{ a: 1, b: [1, 2] }, { b: [1, 2], a: 1 }, { a: 1, b: [2, 1] }, { a: '1' }, { a: 1 }, { a: 1 }, [1, 2], [1, 2], [2, 1], {}, {}, [], []],
+    deep: [{ x: { y: [1, { z: 2 }] } }, { x: { y: [1, { z: 2 }] } }, { x: { y: [1, { z: 3 }] } }],
+    items: [{ k: 'a' }, { k: 'b' }, { k: 'a' }],
+  }
+  for (const src of ['$distinct(xs)', '$distinct(objs)', '$distinct(deep)', '$distinct(items.k)', '$distinct([1, 0/0, 0/0, 1])', '$distinct(items)', '$distinct([])', '$distinct("a")']) {
+    await same(t, src, input)
+  }
+})
+
+t.test('the time limit holds inside a loop of library calls on large arrays, fewer than the 1024 iterations between its checks', async (t) => {
+  // each of 400 iterations copies and scans a 200,000-item array; all of them take seconds
+  const e = compileExpr('$count($map([1..400], function($i) { $count($distinct($append($big, $i))) }))', { timeoutMs: 100, maxDepth: 500 })
+  if (!isExpr(e)) throw new Error('syntax')
+  t.equal(e.compiled, true)
+  await t.rejects(e.evaluate({}, { big: Array.from({ length: 200_000 }, (_, i) => i) }), { code: 'D1012' })
+})
+
 t.test('synchronous evaluation: run() answers without a Promise unless something awaited', async (t) => {
   const e = compileExpr('{"n": $count(a)}')
   if (!isExpr(e)) throw new Error('syntax')
