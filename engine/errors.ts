@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   RE_UPSTREAM_STREAM: { kind: 'upstream', status: 502, type: 'upstream_error' },
   RE_UPSTREAM_TIMEOUT: { kind: 'timeout', status: 504, type: 'timeout_error' },
   RE_UPSTREAM_BUSY: { kind: 'upstream', status: 503, type: 'upstream_error' },
+  RE_RATE_LIMITED: { kind: 'client', status: 429, type: 'rate_limit_error' },
   RE_UNAVAILABLE: { kind: 'server', status: 503, type: 'server_error' },
   RE_INTERNAL: { kind: 'transform', status: 500, type: 'server_error' },
 } as const satisfies Record<string, { kind: ErrorKind; status: number; type: string }>

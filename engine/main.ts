@@ -7,6 +7,7 @@ import { lint } from './commands/lint.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
 import { serve } from './commands/serve.js'
 import { test } from './commands/test.js'
+import { checkStoreSetting } from './store/open.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 const SHIPPED_RULES = fileURLToPath(new URL('../rules/', import.meta.url))
@@ -17,6 +18,7 @@ Usage:
   route-engine serve [--rules DIR] [--host HOST] [--port PORT] [--max-body BYTES] [--transform-timeout MS]
                      [--no-watch] [--insecure-no-auth] [--workers N] [--tls-cert FILE --tls-key FILE]
                      [--drain-timeout MS] [--max-header-size BYTES] [--capture DIR [--redact PATH,…]]
+                     [--store memory|redis://HOST:PORT/DB|rediss://… [--store-prefix P] [--store-timeout MS]]
   route-engine lint [DIR] [--format text|json]
   route-engine test [DIR] [--filter TEXT] [--format text|json]
   route-engine explain FILE [--rules DIR] [--route PATH] [--method M] [--header 'name: value']…
@@ -29,6 +31,8 @@ serve   Serve the rules (default: the shipped rules) on HOST:PORT (default 127.0
         SIGTERM drains (docs/operations.md); SIGHUP reloads the rules and the certificate.
         --capture DIR writes each request and its upstream reply as a rule example under DIR/<rule>/,
         credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
+        --store (ROUTE_ENGINE_STORE) a Redis URL: instances share what rules remember, maxConcurrent
+        and rate limits (docs/operations.md); default memory, per process.
 lint    Check a rules directory (default: the shipped rules): exit 0 when clean, 1 with every problem.
         Also runs its examples: shadowed rules, dropped fields, output schemas, slow regexes, bindings.
 test    Run the examples in DIR/examples through the real pipeline: exit 0 when all pass, 1 with a
@@ -66,6 +70,9 @@ async function main(argv: string[]): Promise<number> {
       'upstream-status': { type: 'string' },
       capture: { type: 'string' },
       redact: { type: 'string', multiple: true },
+      store: { type: 'string' },
+      'store-prefix': { type: 'string' },
+      'store-timeout': { type: 'string' },
     },
   })
   if (values.version) { process.stdout.write(pkg.version + '\n'); return 0 }
@@ -88,6 +95,10 @@ async function main(argv: string[]): Promise<number> {
       const tlsCert = values['tls-cert'] ?? process.env.ROUTE_ENGINE_TLS_CERT
       const tlsKey = values['tls-key'] ?? process.env.ROUTE_ENGINE_TLS_KEY
       if (!tlsCert !== !tlsKey) return usage('--tls-cert and --tls-key go together')
+      const store = values.store ?? process.env.ROUTE_ENGINE_STORE
+      try { checkStoreSetting(store) } catch (err) { return usage((err as Error).message) }
+      const storeTimeout = Number(values['store-timeout'] ?? process.env.ROUTE_ENGINE_STORE_TIMEOUT ?? 1000)
+      if (!Number.isFinite(storeTimeout) || storeTimeout <= 0) return usage(`bad --store-timeout: ${values['store-timeout']}`)
       return serve({
         rules: values.rules ?? SHIPPED_RULES,
         host: values.host ?? process.env.HOST ?? '127.0.0.1',
@@ -103,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
         maxHeaderBytes: maxHeader,
         capture: values.capture,
         redact: (values.redact ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
+        store: { url: store, prefix: values['store-prefix'] ?? process.env.ROUTE_ENGINE_STORE_PREFIX ?? 'route-engine:', timeoutMs: storeTimeout },
       })
     }
     case 'lint': {

@@ -24,8 +24,8 @@ export interface ServerOptions {
   holder: RulesetHolder
   store: Store
   logger: Logger
-  /** Inbound keys; empty = no auth. */
-  keys: string[]
+  /** Inbound keys (a bare key is named by its position: key1, key2, …); empty = no auth. */
+  keys: (string | InboundKey)[]
   maxBodyBytes: number
   maxJsonDepth: number
   dispatcher?: Dispatcher
@@ -38,6 +38,12 @@ export interface ServerOptions {
   metrics?: Metrics
   /** What /metrics serves, when it is more than this process's registry (the workers' sum). */
   metricsText?: () => Promise<string>
+}
+
+/** A key clients send, and the name rate limits and logs know it by (never the key itself). */
+export interface InboundKey {
+  name: string
+  secret: string
 }
 
 export interface RunningServer {
@@ -58,7 +64,7 @@ export interface RunningServer {
 
 /** What every request handler reads: the server's state besides its options. */
 interface Live {
-  keys: Buffer[]
+  keys: { digest: Buffer; name: string }[]
   metrics: Metrics
   draining: boolean
   inFlight: number
@@ -72,7 +78,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // The request line holds only the Trace's own fields, never headers or keys: it skips the redact
   // guard, whose wildcard paths cost 10 µs a line (3 µs without).
   const requestLog = opts.logger.child({}, { redact: { paths: [] } })
-  const live: Live = { keys: opts.keys.map(digest), metrics: opts.metrics ?? new Metrics(), draining: false, inFlight: 0, stop: new AbortController(), idle: [], requestLog }
+  const keys = opts.keys.map((k, i) => (typeof k === 'string' ? { digest: digest(k), name: `key${i + 1}` } : { digest: digest(k.secret), name: k.name }))
+  const live: Live = { keys, metrics: opts.metrics ?? new Metrics(), draining: false, inFlight: 0, stop: new AbortController(), idle: [], requestLog }
   // Every request in flight listens to it: thousands at once are expected, not a leak.
   setMaxListeners(0, live.stop.signal)
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -152,16 +159,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
     res.writeHead(204, { 'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'authorization, content-type' }).end()
     return
   }
-  if (path === '/healthz') return health(res, opts.holder)
-  if (path === '/readyz') return ready(res, opts.holder, live)
+  if (path === '/healthz') return health(res, opts.holder, opts.store)
+  if (path === '/readyz') return ready(res, opts.holder, live, opts.store)
   if (live.draining) res.shouldKeepAlive = false
-  if (path === '/metrics' && req.method === 'GET' && (!live.keys.length || authorized(req, live.keys))) {
+  const client = live.keys.length ? authorized(req, live.keys) : undefined
+  if (path === '/metrics' && req.method === 'GET' && (!live.keys.length || client)) {
     return metrics(res, opts.metricsText ?? (() => live.metrics.text()), live.metrics.contentType)
   }
   const trace: Trace = { ms: {} }
   live.metrics.started()
   try {
-    if (live.keys.length && !authorized(req, live.keys)) {
+    if (client === null) {
       const err = new RouteError('RE_UNAUTHORIZED', 'missing or wrong API key: send one of ROUTE_ENGINE_KEYS as "Authorization: Bearer <key>"')
       trace.code = err.code
       replyJson(res, err.status, err.toBody())
@@ -173,7 +181,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
       replyJson(res, err.status, err.toBody(), { 'retry-after': '1' })
       return
     }
-    await proxy(req, res, { ruleset: opts.holder.current, store: opts.store, limits: { maxBodyBytes: opts.maxBodyBytes, maxDepth: opts.maxJsonDepth }, dispatcher: opts.dispatcher, observe: opts.observe, signal: live.stop.signal }, trace)
+    await proxy(req, res, { ruleset: opts.holder.current, store: opts.store, limits: { maxBodyBytes: opts.maxBodyBytes, maxDepth: opts.maxJsonDepth }, dispatcher: opts.dispatcher, observe: opts.observe, signal: live.stop.signal, client }, trace)
   } finally {
     trace.status ??= res.statusCode
     live.metrics.ended(trace)
@@ -213,30 +221,39 @@ async function metrics(res: ServerResponse, text: () => Promise<string>, content
   }
 }
 
-function ready(res: ServerResponse, holder: RulesetHolder, live: Live): void {
+/**
+ * 503 only when this instance cannot serve. A store that does not answer leaves it ready (requests
+ * go on without it, and every instance shares the outage): 200 with `status: degraded` and why.
+ */
+function ready(res: ServerResponse, holder: RulesetHolder, live: Live, store: Store): void {
   const ok = !!holder.current && !live.draining
-  replyJson(res, ok ? 200 : 503, { ready: ok, ...(ok ? {} : { reason: live.draining ? 'draining' : 'no ruleset loaded' }) })
+  if (!ok) return replyJson(res, 503, { ready: false, reason: live.draining ? 'draining' : 'no ruleset loaded' })
+  const s = store.health()
+  replyJson(res, 200, s.ok ? { ready: true } : { ready: true, status: 'degraded', reason: `the store is unreachable since ${s.since}: ${s.error}`, store: s })
 }
 
-function health(res: ServerResponse, holder: RulesetHolder): void {
+function health(res: ServerResponse, holder: RulesetHolder, store: Store): void {
   const r = holder.current
+  const s = store.health()
   replyJson(res, 200, {
-    status: holder.lastError ? 'degraded' : 'ok',
+    status: holder.lastError || !s.ok ? 'degraded' : 'ok',
+    store: s,
     ruleset: { hash: r.hash, loadedAt: r.loadedAt.toISOString(), rules: r.rules.length, files: r.files.length },
     reloads: holder.reloads,
     lastReloadError: holder.lastError && { at: holder.lastError.at.toISOString(), problems: holder.lastError.problems.map((p) => formatProblem(p)) },
   })
 }
 
-function authorized(req: IncomingMessage, keys: Buffer[]): boolean {
+/** The name of the key the request carries, or null when it carries none of them. */
+function authorized(req: IncomingMessage, keys: Live['keys']): string | null {
   const auth = req.headers.authorization
   const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : (req.headers['x-api-key'] as string | undefined)
-  if (!given) return false
+  if (!given) return null
   const d = digest(given)
   // Compare against every key so the time taken does not depend on which one matched.
-  let ok = false
-  for (const k of keys) ok = timingSafeEqual(d, k) || ok
-  return ok
+  let name: string | null = null
+  for (const k of keys) if (timingSafeEqual(d, k.digest) && name === null) name = k.name
+  return name
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()

@@ -10,9 +10,9 @@ import { Metrics } from '../metrics.js'
 import { loadRuleset } from '../ruleset/compile.js'
 import { formatProblem } from '../ruleset/problems.js'
 import { reloadRules, watchRules, type RulesetHolder } from '../ruleset/reload.js'
-import { startServer } from '../server.js'
+import { startServer, type InboundKey } from '../server.js'
 import { captureTo } from './capture.js'
-import { MemoryStore } from '../store/memory.js'
+import { openStore } from '../store/open.js'
 import { readCertificate, watchCertificate } from '../tls.js'
 
 export interface ServeFlags {
@@ -34,11 +34,13 @@ export interface ServeFlags {
   capture?: string
   /** Body fields to redact in captures (dotted paths, `*` any key or item). */
   redact: string[]
+  /** The store: `memory` (unset) or a Redis URL; its key prefix; the longest wait for one call. */
+  store: { url?: string; prefix: string; timeoutMs: number }
 }
 
 export async function serve(f: ServeFlags): Promise<number> {
   const logger = createLogger()
-  const keys = (process.env.ROUTE_ENGINE_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean)
+  const keys = inboundKeys(process.env.ROUTE_ENGINE_KEYS ?? '')
   if (!keys.length && !isLoopback(f.host) && !f.insecureNoAuth) {
     process.stderr.write(`refusing to listen on ${f.host} without inbound keys: set ROUTE_ENGINE_KEYS (or pass --insecure-no-auth)\n`)
     return 2
@@ -64,8 +66,9 @@ export async function serve(f: ServeFlags): Promise<number> {
     return runPrimary({ workers: f.workers, rules: f.rules, holder, load: { limits }, watch: f.watch, tls: tlsPaths, drainTimeoutMs: f.drainTimeoutMs, logger })
   }
 
-  const store = new MemoryStore()
   const metrics = new Metrics()
+  const store = await openStore({ ...f.store, logger, onError: (op, reason) => metrics.storeError(op, reason) })
+  metrics.watchStore(store)
   const reload = async () => {
     const { ok, problems: probs } = await reloadRules(f.rules, holder, { limits })
     metrics.reloaded(ok)
@@ -86,7 +89,7 @@ export async function serve(f: ServeFlags): Promise<number> {
   const server = await startServer({
     host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128,
     tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText,
-    observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
+    observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys: keys.map((k) => k.secret), onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
   })
   const logReload = (ok: boolean, probs: typeof problems.items) => {
     if (ok) logger.info({ hash: holder.current.hash, rules: holder.current.rules.length, warnings: probs.length }, 'rules reloaded')
@@ -100,7 +103,7 @@ export async function serve(f: ServeFlags): Promise<number> {
   // "listening" means edits from now on are seen.
   await watcher?.ready
   await certWatcher?.ready
-  if (!worker) logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0 }, 'route-engine listening')
+  if (!worker) logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0, store: store.health().target ?? 'memory' }, 'route-engine listening')
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   await stopped
@@ -115,6 +118,14 @@ export async function serve(f: ServeFlags): Promise<number> {
   await store.close()
   member?.leave()
   return 0
+}
+
+/** ROUTE_ENGINE_KEYS: comma-separated keys, each `name:key` or a bare key (named key1, key2, … by position). */
+export function inboundKeys(setting: string): InboundKey[] {
+  return setting.split(',').map((k) => k.trim()).filter(Boolean).map((k, i) => {
+    const named = /^([A-Za-z0-9_.-]{1,64}):(.+)$/.exec(k)
+    return named ? { name: named[1]!, secret: named[2]! } : { name: `key${i + 1}`, secret: k }
+  })
 }
 
 function isLoopback(host: string): boolean {

@@ -21,16 +21,22 @@ export interface StreamRun {
   onEnd(): Maybe<string>
   /** Frames that tell the client about a failure after the stream started, then the sentinel. */
   onError(err: RouteError): Maybe<string>
+  /** The tokens the last chunk that reported them said (`usage` given), else undefined. */
+  readonly tokens: number | undefined
 }
 
 const NOTHING: Out = Object.freeze({ text: '', stop: false })
 
-/** `upstream` names where the events come from: a `fail` or malformed data is then that upstream's failure (retry, fallback, metrics). */
-export function transformStream(program: StreamProgram, base: Record<string, unknown>, rule: string, upstream?: string): StreamRun {
+/**
+ * `upstream` names where the events come from: a `fail` or malformed data is then that upstream's
+ * failure (retry, fallback, metrics). `usage`, when given, reads the tokens a chunk reports.
+ */
+export function transformStream(program: StreamProgram, base: Record<string, unknown>, rule: string, upstream?: string, usage?: PlacedExpr | null): StreamRun {
   const bindings: Record<string, unknown> = { ...base, state: structuredClone(program.initialState) }
   const ev = (p: PlacedExpr, input: unknown): unknown => evaluateNow(p, input, bindings, rule)
   // undefined until the first frame: the envelope is evaluated then, once
   let envelope: Envelope | null | undefined
+  let tokens: number | undefined
 
   function encode(out: unknown): Maybe<string> {
     if (out === undefined || out === null) return ''
@@ -48,6 +54,7 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
       if (item === undefined || item === null) continue
       if (typeof item === 'string') text += encodeData(item)
       else text += envelope && isPlainObject(item) ? envelope.encode(item) : encodeJson(item)
+      if (usage && typeof item === 'object') tokens = tokensIn(usage, item, rule) ?? tokens
     }
     return text
   }
@@ -84,6 +91,7 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
   const sentinel = program.done === null ? '' : encodeData(program.done)
 
   return {
+    get tokens() { return tokens },
     onEvent(e) {
       const input = parseData(e.data, rule, upstream)
       const key = e.event || (isPlainObject(input) && typeof input.type === 'string' ? input.type : typeof input === 'string' ? input : 'message')
@@ -106,6 +114,16 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
         return tail
       }
     },
+  }
+}
+
+/** The tokens `usage` finds in a client reply or chunk: a non-negative number, else undefined. */
+export function tokensIn(usage: PlacedExpr, reply: unknown, rule: string): number | undefined {
+  try {
+    const n = evaluateNow(usage, reply, {}, rule)
+    return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined
+  } catch {
+    return undefined
   }
 }
 
