@@ -118,7 +118,8 @@ export class RedisStore implements Store {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: Math.max(1000, opts.timeoutMs * 4),
-      retryStrategy: (n) => Math.min(100 * 2 ** n, 2000),
+      // A restarted Redis is found within a second.
+      retryStrategy: (n) => Math.min(100 * 2 ** n, 1000),
       lazyConnect: true,
     }) as Scripted
     this.#client.defineCommand('reTake', { lua: TAKE })

@@ -2,11 +2,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadRuleset } from '../../engine/ruleset/compile.js'
 import { formatProblem } from '../../engine/ruleset/problems.js'
 
-async function load(t: Tap.Test, files: Record<string, string>) {
+async function load(t: Test, files: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'limits-rules-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
