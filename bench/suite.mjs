@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { closeAgent, concurrentStreams, drive, interleaved, pct, saturate, setMode } from './lib/load.mjs'
 import { historyScale, perChunk, rulesScale } from './lib/in-process.mjs'
 import { startEngine, startScript } from './lib/processes.mjs'
+import { startRedisServer } from './lib/redis.mjs'
 import { cursorRequest } from './lib/transcripts.mjs'
 
 const QUICK = process.env.BENCH_QUICK === '1'
@@ -112,6 +113,37 @@ for (const s of scenarios) {
 }
 results.rssAfterLoadMb = { engine: engine.rssMb(), bare: bare.rssMb() }
 
+// the Redis store against the memory store: the same rules and load, a second engine on a local
+// redis-server, rounds alternating between the two
+log('requests/s: Redis store against memory store')
+const redis = await startRedisServer()
+if (redis) {
+  const onRedis = await startEngine(rulesDir, {
+    ANTHROPIC_BASE_URL: `${mock.url}/v1`, ANTHROPIC_API_KEY: 'bench', OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: 'bench', BENCH_MOCK_URL: mock.url, ROUTE_ENGINE_STORE: redis.url,
+  })
+  results.store = {}
+  for (const s of scenarios.filter((x) => x.name !== 'pass')) {
+    const targets = { memory: { name: 'memory', url: engine.url + s.enginePath, body: s.body }, redis: { name: 'redis', url: onRedis.url + s.enginePath, body: s.body } }
+    for (const t of Object.values(targets)) await saturate(t, 32, N(1, 0.3))
+    const rounds = { memory: [], redis: [] }
+    for (let round = 0; round < N(3, 1); round++) {
+      for (const [k, t] of Object.entries(targets)) {
+        const proc = k === 'memory' ? engine : onRedis
+        const c0 = proc.cpuMs()
+        const n0 = await redis.commands()
+        const r = await saturate(t, 32, N(2, 1))
+        rounds[k].push({ rps: r.rps, cpu: ((proc.cpuMs() - c0) * 1000) / r.done, commands: ((await redis.commands()) - n0) / r.done })
+      }
+    }
+    const med = (k, f) => median(rounds[k].map(f))
+    results.store[s.name] = { label: s.label, memory: { rps: med('memory', (x) => x.rps), cpuUs: med('memory', (x) => x.cpu) }, redis: { rps: med('redis', (x) => x.rps), cpuUs: med('redis', (x) => x.cpu), commandsPerRequest: med('redis', (x) => x.commands) } }
+  }
+  await onRedis.stop()
+  await redis.stop()
+} else {
+  results.store = null
+}
+
 // memory over many requests (the pass-through route: 100k translated requests would not fit in the
 // bench's five minutes on a small machine; the translated routes' memory is the after-load figure)
 log(`memory over ${MEMORY_REQUESTS} requests`)
@@ -161,6 +193,13 @@ function report(r) {
   for (const s of Object.values(r.scenarios)) {
     lines.push(`  ${s.label.padEnd(58)} direct ${f(s.rps.direct, 0).padStart(6)}  bare ${f(s.rps.bare, 0).padStart(6)}  engine ${f(s.rps.engine, 0).padStart(6)}  engine/bare ${f((100 * s.rps.engine) / s.rps.bare, 0)} %;  CPU per request: mock ${f(s.cpuUsPerRequest.direct, 0)} µs, bare ${f(s.cpuUsPerRequest.bare, 0)} µs, engine ${f(s.cpuUsPerRequest.engine, 0)} µs`)
   }
+  lines.push('')
+  if (r.store) {
+    lines.push('requests/s at saturation, Redis store against memory store (same rules, same run; Redis on loopback)')
+    for (const s of Object.values(r.store)) {
+      lines.push(`  ${s.label.padEnd(58)} memory ${f(s.memory.rps, 0).padStart(6)}  redis ${f(s.redis.rps, 0).padStart(6)}  redis/memory ${f((100 * s.redis.rps) / s.memory.rps, 0)} %;  CPU per request ${f(s.memory.cpuUs, 0)} / ${f(s.redis.cpuUs, 0)} µs;  Redis commands per request ${f(s.redis.commandsPerRequest, 1)}`)
+    }
+  } else lines.push('Redis store against memory store: skipped (no redis-server)')
   lines.push('')
   lines.push(`RSS (MB): idle engine ${f(r.rssIdleMb.engine, 1)} / bare ${f(r.rssIdleMb.bare, 1)} (${f(r.rssIdleMb.engine / r.rssIdleMb.bare, 2)}×); after load engine ${f(r.rssAfterLoadMb.engine, 1)} / bare ${f(r.rssAfterLoadMb.bare, 1)} (${f(r.rssAfterLoadMb.engine / r.rssAfterLoadMb.bare, 2)}×)`)
   lines.push(`RSS over ${r.memory.at(-1).requests} requests (pass-through route, MB): ${r.memory.map((x) => f(x.rssMb, 1)).join(' → ')}`)
