@@ -14,7 +14,7 @@ import { CORS_HEADERS, replyJson } from './pipeline/reply.js'
 import { closeAgents } from './pipeline/send-upstream.js'
 import { formatProblem } from './ruleset/problems.js'
 import type { RulesetHolder } from './ruleset/reload.js'
-import type { Store } from './store/store.js'
+import type { Store, StoreHealth } from './store/store.js'
 import type { Certificate } from './tls.js'
 import type { Dispatcher } from 'undici'
 
@@ -229,7 +229,12 @@ function ready(res: ServerResponse, holder: RulesetHolder, live: Live, store: St
   const ok = !!holder.current && !live.draining
   if (!ok) return replyJson(res, 503, { ready: false, reason: live.draining ? 'draining' : 'no ruleset loaded' })
   const s = store.health()
-  replyJson(res, 200, s.ok ? { ready: true } : { ready: true, status: 'degraded', reason: `the store is unreachable since ${s.since}: ${s.error}`, store: s })
+  replyJson(res, 200, s.ok ? { ready: true } : { ready: true, status: 'degraded', reason: `the store is unreachable since ${s.since}`, store: publicHealth(s) })
+}
+
+/** What /readyz and /healthz (no key needed) say about the store: not where it is nor its errors (those are logged). */
+function publicHealth(s: StoreHealth): Pick<StoreHealth, 'kind' | 'ok' | 'since'> {
+  return { kind: s.kind, ok: s.ok, ...(s.since ? { since: s.since } : {}) }
 }
 
 function health(res: ServerResponse, holder: RulesetHolder, store: Store): void {
@@ -237,7 +242,7 @@ function health(res: ServerResponse, holder: RulesetHolder, store: Store): void 
   const s = store.health()
   replyJson(res, 200, {
     status: holder.lastError || !s.ok ? 'degraded' : 'ok',
-    store: s,
+    store: publicHealth(s),
     ruleset: { hash: r.hash, loadedAt: r.loadedAt.toISOString(), rules: r.rules.length, files: r.files.length },
     reloads: holder.reloads,
     lastReloadError: holder.lastError && { at: holder.lastError.at.toISOString(), problems: holder.lastError.problems.map((p) => formatProblem(p)) },

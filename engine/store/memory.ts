@@ -1,6 +1,7 @@
 // The in-process Store: a bounded LRU of values (entries and bytes), each with its TTL; leases and
-// sliding windows counted in this process.
-import { LRUCache } from 'lru-cache'
+// sliding windows counted in this process. A Map keeps insertion order, and a read or a write moves
+// its key to the end: the first key is the least recently used. (lru-cache preallocates its `max`
+// slots, ~100 ms for 50,000 on a busy machine, and the example runner makes a store per request.)
 import type { Store, StoreHealth, Taken, Window } from './store.js'
 import { Windows } from './windows.js'
 
@@ -13,40 +14,57 @@ export interface MemoryStoreOptions {
   now?: () => number
 }
 
-// LRUCache holds no undefined or null values: each is boxed.
-type Box = { value: unknown }
+type Entry = { value: unknown; expires: number; size: number }
 
 export class MemoryStore implements Store {
-  readonly #values: LRUCache<string, Box>
+  readonly #entries = new Map<string, Entry>()
+  #bytes = 0
   readonly #ttlMs: number
+  readonly #maxEntries: number
+  readonly #maxBytes: number
+  readonly #now: () => number
   readonly #leases = new Map<string, number>()
   readonly #windows: Windows
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.#ttlMs = (opts.ttlSeconds ?? 6 * 3600) * 1000
-    const now = opts.now ?? Date.now
-    this.#values = new LRUCache<string, Box>({
-      max: opts.maxEntries ?? 50_000,
-      maxSize: opts.maxBytes ?? 256 << 20,
-      sizeCalculation: (b) => Math.max(1, JSON.stringify(b.value)?.length ?? 1),
-      ttl: this.#ttlMs,
-      perf: { now },
-      // lru-cache reuses a clock reading for 1 ms of real time; a test's clock moves by itself.
-      ttlResolution: opts.now ? 0 : 1,
-    })
-    this.#windows = new Windows(now)
+    this.#maxEntries = opts.maxEntries ?? 50_000
+    this.#maxBytes = opts.maxBytes ?? 256 << 20
+    this.#now = opts.now ?? Date.now
+    this.#windows = new Windows(this.#now)
   }
 
   get size(): number {
-    return this.#values.size
+    return this.#entries.size
   }
 
   async get(key: string): Promise<unknown> {
-    return this.#values.get(key)?.value
+    const e = this.#entries.get(key)
+    if (!e) return undefined
+    this.#drop(key, e)
+    if (e.expires <= this.#now()) return undefined
+    this.#entries.set(key, e)
+    this.#bytes += e.size
+    return e.value
   }
 
   async set(key: string, value: unknown, ttlSeconds?: number): Promise<void> {
-    this.#values.set(key, { value }, { ttl: ttlSeconds === undefined ? this.#ttlMs : ttlSeconds * 1000 })
+    const old = this.#entries.get(key)
+    if (old) this.#drop(key, old)
+    const size = Math.max(1, JSON.stringify(value)?.length ?? 1)
+    // a value larger than the whole bound would only push everything else out
+    if (size > this.#maxBytes) return
+    this.#entries.set(key, { value, expires: this.#now() + (ttlSeconds ?? this.#ttlMs / 1000) * 1000, size })
+    this.#bytes += size
+    while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
+      const [k, e] = this.#entries.entries().next().value as [string, Entry]
+      this.#drop(k, e)
+    }
+  }
+
+  #drop(key: string, e: Entry): void {
+    this.#entries.delete(key)
+    this.#bytes -= e.size
   }
 
   async lease(name: string, max: number): Promise<(() => void) | null> {
@@ -77,6 +95,7 @@ export class MemoryStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.#values.clear()
+    this.#entries.clear()
+    this.#bytes = 0
   }
 }

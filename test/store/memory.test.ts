@@ -44,3 +44,9 @@ t.test('null, false and 0 are values, not absences', async (t) => {
     t.equal(await s.get('k'), v)
   }
 })
+
+t.test('a TTL of 0 expires at once (as on Redis), not never', async (t) => {
+  const s = new MemoryStore()
+  await s.set('k', 1, 0)
+  t.equal(await s.get('k'), undefined)
+})
