@@ -186,7 +186,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
     trace.status ??= res.statusCode
     live.metrics.ended(trace)
     const ms = Object.fromEntries(Object.entries(trace.ms).map(([k, v]) => [k, Math.round((v ?? 0) * 100) / 100]))
-    live.requestLog.info({ method: req.method, path, ...trace, ms }, 'request')
+    live.requestLog.info({ method: req.method, path, ...(client ? { client } : {}), ...trace, ms }, 'request')
   }
 }
 

@@ -24,6 +24,7 @@ import { transformRequest } from './transform-request.js'
 import { checkLimits } from './rate-limits.js'
 import { malformed, tokensIn, transformStream, type StreamRun } from './transform-stream.js'
 import { takeSlot } from './upstream-slots.js'
+import type { Release } from '../store/store.js'
 
 export interface AttemptContext {
   req: IncomingMessage
@@ -54,7 +55,7 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
   const bindings = up.name === c.bindings.ctx.upstream ? c.bindings : { ...c.bindings, ctx: { ...c.bindings.ctx, upstream: up.name } }
   let upRes: Dispatcher.ResponseData<unknown> | undefined
   let stream: ActiveStream | undefined
-  let release: (() => void) | undefined
+  let release: Release | undefined
   trace.upstream = up.name
   try {
     const t1 = performance.now()
@@ -127,7 +128,8 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
       if (stream.client.firstFrameAt !== null) trace.ms.firstToken = stream.client.firstFrameAt - c.t0
     }
     upRes?.body.destroy()
-    release?.()
+    // the answer is out; the request ends (and is logged) once the store has the slot back
+    await release?.()
   }
 }
 

@@ -2,7 +2,7 @@
 // sliding windows counted in this process. A Map keeps insertion order, and a read or a write moves
 // its key to the end: the first key is the least recently used. (lru-cache preallocates its `max`
 // slots, ~100 ms for 50,000 on a busy machine, and the example runner makes a store per request.)
-import type { Store, StoreHealth, Taken, Window } from './store.js'
+import type { Release, Store, StoreHealth, Taken, Window } from './store.js'
 import { Windows } from './windows.js'
 
 export interface MemoryStoreOptions {
@@ -67,7 +67,7 @@ export class MemoryStore implements Store {
     this.#bytes -= e.size
   }
 
-  async lease(name: string, max: number): Promise<(() => void) | null> {
+  async lease(name: string, max: number): Promise<Release | null> {
     return this.leaseNow(name, max)
   }
 

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js'
 import { randomId } from '../random-id.js'
 import { MemoryStore } from './memory.js'
 import { Outage, withTimeout, type StoreErrorReason } from './outage.js'
-import type { Store, StoreHealth, Taken, Window } from './store.js'
+import type { Release, Store, StoreHealth, Taken, Window } from './store.js'
 
 export interface RedisStoreOptions {
   /** redis://[user:password@]host:port/db or rediss:// (TLS). */
@@ -161,7 +161,7 @@ export class RedisStore implements Store {
     await this.#call('set', (): Promise<unknown> => (json === undefined ? this.#client.del(k) : this.#client.set(k, json, 'PX', ms)), null)
   }
 
-  async lease(name: string, max: number): Promise<(() => void) | null> {
+  async lease(name: string, max: number): Promise<Release | null> {
     const key = this.#key('lease:', name)
     const id = randomId(ID_CHARS, 16)
     const got = await this.#call('lease', () => this.#client.reLease(key, max, this.#o.leaseTtlMs, id), -1)
@@ -170,12 +170,12 @@ export class RedisStore implements Store {
     const ids = this.#held.get(key) ?? new Set<string>()
     this.#held.set(key, ids.add(id))
     let given = false
-    return () => {
+    return async () => {
       if (given) return
       given = true
       ids.delete(id)
       if (!ids.size) this.#held.delete(key)
-      void this.#call('release', () => this.#client.zrem(key, id), 0)
+      await this.#call('release', () => this.#client.zrem(key, id), 0)
     }
   }
 

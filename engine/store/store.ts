@@ -9,15 +9,18 @@ export interface Store {
   /** ttlSeconds defaults to the store's own TTL. */
   set(key: string, value: unknown, ttlSeconds?: number): Promise<void>
   /**
-   * One of `max` leases named `name`: resolves with the function that gives it back (once), or null
-   * when all `max` are held. A lease whose holder stops renewing it (a process that died) lapses.
+   * One of `max` leases named `name`: resolves with the function that gives it back (once; settled
+   * when the store has it back), or null when all `max` are held. A lease whose holder stops renewing
+   * it (a process that died) lapses.
    */
-  lease(name: string, max: number): Promise<(() => void) | null>
+  lease(name: string, max: number): Promise<Release | null>
   /** Counts against sliding windows, all of them or none: see Window. */
   take(windows: readonly Window[]): Promise<Taken>
   health(): StoreHealth
   close(): Promise<void>
 }
+
+export type Release = () => void | Promise<void>
 
 /** A sliding-window counter: allowed when `used + need <= limit`, and then `add` is counted. */
 export interface Window {

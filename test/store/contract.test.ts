@@ -83,8 +83,8 @@ for (const kind of ['memory', 'redis'] as const) {
     t.ok(a && b, 'two of two')
     t.equal(await s.lease('up', 2), null, 'a third is refused')
     t.ok(await s.lease('other', 2), 'another name counts apart')
-    a!()
-    a!()
+    await a!()
+    await a!()
     const c = await s.lease('up', 2)
     t.ok(c, 'a released lease is free again')
     t.equal(await s.lease('up', 2), null, 'released twice counts once')
@@ -171,7 +171,7 @@ t.test('redis: a lease whose holder died lapses after its TTL', async (t) => {
   let got: (() => void) | null = null
   while (!(got = await other.lease('up', 1))) await new Promise((r) => setTimeout(r, 50))
   t.ok(Date.now() - t0 < 2000, 'free again within its TTL')
-  got()
+  await got()
 })
 
 t.test('redis: a lease is renewed while held', async (t) => {
@@ -183,7 +183,7 @@ t.test('redis: a lease is renewed while held', async (t) => {
   const first = Number((await raw.zrange('renew:lease:up', 0, -1, 'WITHSCORES'))[1])
   while (Number((await raw.zrange('renew:lease:up', 0, -1, 'WITHSCORES'))[1]) < first + 600) await new Promise((r) => setTimeout(r, 50))
   t.equal(await other.lease('up', 1), null, 'still held after twice its TTL')
-  release!()
+  await release!()
   while (await raw.zcard('renew:lease:up')) await new Promise((r) => setTimeout(r, 20))
   t.ok(await other.lease('up', 1), 'free once released')
 })
@@ -203,7 +203,7 @@ t.test('redis down: calls answer at once as if empty, limits count in the proces
   const a = await s.lease('up', 1)
   t.ok(a, 'a lease from the process count')
   t.equal(await s.lease('up', 1), null, 'which still holds maxConcurrent in this process')
-  a!()
+  await a!()
   const w = { key: 'k', limit: 1, need: 1, add: 1, windowMs: 60_000 }
   t.same(await s.take([w]), { ok: true })
   t.match(await s.take([w]), { ok: false }, 'windows count in the process')
