@@ -14,6 +14,7 @@ import { parity } from './lib/parity.mjs'
 import { startEngine, startScript } from './lib/processes.mjs'
 import { chatRequest, cursorRequest } from './lib/transcripts.mjs'
 import { report } from './lib/report.mjs'
+import { startRedisServer } from './lib/redis.mjs'
 
 const QUICK = process.env.BENCH_QUICK === '1'
 const N = (full, quick) => (QUICK ? quick : full)
@@ -131,6 +132,37 @@ for (const s of scenarios) {
   results.scenarios[s.name].cpuUsPerRequest = Object.fromEntries(Object.entries(rounds).map(([k, xs]) => [k, median(xs.map((x) => x.cpu))]))
 }
 results.rssAfterLoadMb = { engine: engine.rssMb(), hand: hand.rssMb(), bare: bare.rssMb() }
+
+// the Redis store against the memory store: the same rules and load, a second engine on a local
+// redis-server, rounds alternating between the two
+log('requests/s: Redis store against memory store')
+const redis = await startRedisServer()
+if (redis) {
+  const onRedis = await startEngine(rulesDir, {
+    ROUTE_ENGINE_KEYS: BENCH_KEY, OPENAI_COMPAT_BASE_URL: `${mock.url}/v1`, OPENAI_COMPAT_API_KEY: 'bench', ANTHROPIC_BASE_URL: `${mock.url}/v1`, ANTHROPIC_API_KEY: 'bench', OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: 'bench', BENCH_MOCK_URL: mock.url, ROUTE_ENGINE_STORE: redis.url,
+  })
+  results.store = {}
+  for (const s of scenarios) {
+    const targets = { memory: { name: 'memory', url: engine.url + s.enginePath, body: s.body }, redis: { name: 'redis', url: onRedis.url + s.enginePath, body: s.body } }
+    for (const t of Object.values(targets)) await saturate(t, 32, N(1, 0.3))
+    const rounds = { memory: [], redis: [] }
+    for (let round = 0; round < N(3, 1); round++) {
+      for (const [k, t] of Object.entries(targets)) {
+        const proc = k === 'memory' ? engine : onRedis
+        const c0 = proc.cpuMs()
+        const n0 = await redis.commands()
+        const r = await saturate(t, 32, N(2, 1))
+        rounds[k].push({ rps: r.rps, cpu: ((proc.cpuMs() - c0) * 1000) / r.done, commands: ((await redis.commands()) - n0) / r.done })
+      }
+    }
+    const med = (k, f) => median(rounds[k].map(f))
+    results.store[s.name] = { label: s.label, memory: { rps: med('memory', (x) => x.rps), cpuUs: med('memory', (x) => x.cpu) }, redis: { rps: med('redis', (x) => x.rps), cpuUs: med('redis', (x) => x.cpu), commandsPerRequest: med('redis', (x) => x.commands) } }
+  }
+  await onRedis.stop()
+  await redis.stop()
+} else {
+  results.store = null
+}
 
 // memory over many translated requests (Chat → OpenAI-compatible: the lightest translated route, so that
 // 100k requests fit the bench's few minutes; the other routes' memory is the after-load figure)

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   RE_UPSTREAM_STREAM: { kind: 'upstream', status: 502 },
   RE_UPSTREAM_TIMEOUT: { kind: 'timeout', status: 504 },
   RE_UPSTREAM_BUSY: { kind: 'upstream', status: 503 },
+  RE_RATE_LIMITED: { kind: 'client', status: 429 },
   RE_UNAVAILABLE: { kind: 'server', status: 503 },
   RE_INTERNAL: { kind: 'transform', status: 500 },
   RE_SERVER_BUSY: { kind: 'server', status: 503 },

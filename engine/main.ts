@@ -7,6 +7,7 @@ import { badOrigin } from './cors.js'
 import { DEFAULT_LIMITS } from './expr/compile.js'
 import { DEFAULT_SETTLE_MS } from './ruleset/reload.js'
 import { SERVER_DEFAULTS } from './server.js'
+import { checkStoreSetting } from './store/open.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 const SHIPPED_RULES = fileURLToPath(new URL('../rules/', import.meta.url))
@@ -24,7 +25,9 @@ A reload waits until the rules folder has been quiet for --reload-settle ms; a r
 or holds no rule keeps the last good rules. SIGTERM drains (docs/operations.md); SIGHUP reloads
 the rules and the certificate.
 --capture DIR writes each request and its upstream reply as a rule example under DIR/<rule>/,
-credentials and the --redact body fields replaced by [redacted] (docs/guide.md).`,
+credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
+--store a Redis URL: instances share what rules remember, maxConcurrent and rate limits
+(docs/operations.md); default memory, per process.`,
     flags: {
       rules: { value: 'DIR', default: SHIPPED_RULES, help: 'the rules folder' },
       host: { value: 'HOST', env: 'HOST', default: '127.0.0.1', help: 'address to listen on' },
@@ -45,6 +48,9 @@ credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
       'header-timeout': { value: 'MS', env: 'ROUTE_ENGINE_HEADER_TIMEOUT', default: String(SERVER_DEFAULTS.headerTimeoutMs), number: { min: 1, integer: true }, help: "time for a request's line and headers to arrive; past it, 408" },
       'request-timeout': { value: 'MS', env: 'ROUTE_ENGINE_REQUEST_TIMEOUT', default: String(SERVER_DEFAULTS.requestTimeoutMs), number: { min: 1, integer: true }, help: 'time for a whole request, headers and body, to arrive; past it, 408' },
       'max-connections': { value: 'N', env: 'ROUTE_ENGINE_MAX_CONNECTIONS', default: String(SERVER_DEFAULTS.maxConnections), number: { min: 1, integer: true }, help: 'connections open at once; a request on one more is answered 503' },
+      store: { value: 'URL', env: 'ROUTE_ENGINE_STORE', help: 'memory (per process) or a Redis URL (redis://HOST:PORT/DB, rediss://…): instances share what rules remember, maxConcurrent and rate limits' },
+      'store-prefix': { value: 'PREFIX', env: 'ROUTE_ENGINE_STORE_PREFIX', default: 'route-engine:', help: 'prefix of every key in the store' },
+      'store-timeout': { value: 'MS', env: 'ROUTE_ENGINE_STORE_TIMEOUT', default: '1000', number: { min: 1 }, help: 'the longest wait for one store call; past it, the store counts as unreachable' },
       capture: { value: 'DIR', help: 'write each request and its upstream reply as an example under DIR/<rule>/' },
       'cors-origin': { value: 'ORIGINS', env: 'ROUTE_ENGINE_CORS_ORIGINS', help: 'web origins CORS allows, comma-separated (* any; default: any with keys, none without)' },
       redact: { value: 'PATHS', multiple: true, help: 'body fields to redact in captures: dotted paths, comma-separated, * for any key or item' },
@@ -54,7 +60,9 @@ credentials and the --redact body fields replaced by [redacted] (docs/guide.md).
       if (Number(v['header-timeout']) > Number(v['request-timeout'])) return 'bad --header-timeout: at most --request-timeout'
       if (v['body-budget'] !== undefined && Number(v['body-budget']) < Number(v['max-body'])) return 'bad --body-budget: at least --max-body'
       const bad = corsOrigins(v)?.map(badOrigin).find((e) => e !== null)
-      return bad ? `bad --cors-origin: ${bad}` : undefined
+      if (bad) return `bad --cors-origin: ${bad}`
+      try { checkStoreSetting(str(v, 'store')) } catch (err) { return (err as Error).message }
+      return undefined
     },
   },
   lint: {
@@ -123,6 +131,7 @@ const RUN: Record<keyof typeof COMMANDS, Run> = {
     requestTimeoutMs: num(v, 'request-timeout')!,
     maxConnections: num(v, 'max-connections')!,
     workerTimeoutMs: num(v, 'worker-timeout')!,
+    store: { url: str(v, 'store'), prefix: str(v, 'store-prefix')!, timeoutMs: num(v, 'store-timeout')! },
     redact: ((v.redact as string[] | undefined) ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean),
   }),
   lint: async (v, [dir]) => (await import('./commands/lint.js')).lint(dir ?? SHIPPED_RULES, fmt(v)),

@@ -4,6 +4,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { BodyBudget } from './pipeline/body-budget.js'
 import type { Trace } from './pipeline/proxy.js'
 import { slotsInUse } from './pipeline/upstream-slots.js'
+import type { StoreErrorReason } from './store/outage.js'
+import type { Store } from './store/store.js'
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
 
@@ -19,6 +21,8 @@ export class Metrics {
   readonly #reloads: Counter<'result'>
   readonly #active: Gauge
   #budget: BodyBudget | null = null
+  readonly #storeErrors: Counter<'op' | 'reason'>
+  #store: Store | null = null
 
   constructor() {
     const registers = [this.registry]
@@ -50,6 +54,17 @@ export class Metrics {
         this.set(metrics.#budget?.used ?? 0)
       },
     })
+    this.#storeErrors = new Counter({ name: 'route_engine_store_errors_total', help: 'Store calls that failed (error, timeout) or were skipped while the store was unreachable (unavailable), by operation.', labelNames: ['op', 'reason'], registers })
+    new Gauge({
+      name: 'route_engine_store_up',
+      help: '1 while the store answers, 0 during an outage (requests go on without it).',
+      registers,
+      // With --workers: 0 when any worker has lost it.
+      aggregator: 'min',
+      collect() {
+        this.set(metrics.#store?.health().ok === false ? 0 : 1)
+      },
+    })
     collectDefaultMetrics({ register: this.registry, prefix: 'route_engine_' })
   }
 
@@ -78,6 +93,15 @@ export class Metrics {
   /** A request answered before it could be read (unparseable, too large a head). */
   rejected(status: number): void {
     this.#requests.inc({ rule: '(none)', status: String(status) })
+  }
+
+  storeError(op: string, reason: StoreErrorReason): void {
+    this.#storeErrors.inc({ op, reason })
+  }
+
+  /** The store whose health store_up reports. */
+  watchStore(store: Store): void {
+    this.#store = store
   }
 
   reloaded(ok: boolean): void {

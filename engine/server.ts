@@ -24,7 +24,7 @@ import { isPromise } from './expr/runtime.js'
 import { formatProblem } from './ruleset/problems.js'
 import type { RulesetHolder } from './ruleset/reload.js'
 import type { Ruleset } from './ruleset/ruleset.js'
-import type { Store } from './store/store.js'
+import type { Store, StoreHealth } from './store/store.js'
 import type { Certificate } from './tls.js'
 import type { Dispatcher } from 'undici'
 
@@ -34,8 +34,8 @@ export interface ServerOptions {
   holder: RulesetHolder
   store: Store
   logger: Logger
-  /** Inbound keys; empty = no auth (and the keyless guard: keyless-guard.ts). */
-  keys: string[]
+  /** Inbound keys (a bare key is named by its position: key1, key2, …); empty = no auth (and the keyless guard: keyless-guard.ts). */
+  keys: (string | InboundKey)[]
   /** Web origins allowed by CORS (`*`: any). Default: any with keys, none without. */
   corsOrigins?: string[]
   maxBodyBytes: number
@@ -72,6 +72,12 @@ export const SERVER_DEFAULTS = {
   maxConnections: 1024,
 }
 
+/** A key clients send, and the name rate limits and logs know it by (never the key itself). */
+export interface InboundKey {
+  name: string
+  secret: string
+}
+
 export interface RunningServer {
   server: Server | HttpsServer
   url: string
@@ -90,7 +96,7 @@ export interface RunningServer {
 
 /** What every request handler reads: the server's state besides its options. */
 interface Live {
-  keys: Buffer[]
+  keys: { digest: Buffer; name: string }[]
   cors: CorsPolicy
   /** Without keys: refuses what a web page could send (keyless-guard.ts). */
   guard: ReturnType<typeof keylessGuard>
@@ -116,8 +122,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const budget = new BodyBudget(opts.bodyBudgetBytes ?? Math.max(SERVER_DEFAULTS.bodyBudgetBytes, opts.maxBodyBytes))
   const metricsOf = opts.metrics ?? new Metrics()
   metricsOf.watchBodyBudget(budget)
+  const keys = opts.keys.map((k, i) => (typeof k === 'string' ? { digest: digest(k), name: `key${i + 1}` } : { digest: digest(k.secret), name: k.name }))
   const live: Live = {
-    keys: opts.keys.map(digest), cors, guard: keylessGuard({ keys: opts.keys, host: opts.host, cors }), metrics: metricsOf,
+    keys, cors, guard: keylessGuard({ keys: opts.keys, host: opts.host, cors }), metrics: metricsOf,
     draining: false, inFlight: 0, stop: new AbortController(), idle: [], requestLog, budget, overLimit: new WeakSet(), timedOut: new WeakSet(),
   }
   // Every request in flight listens to it: thousands at once are expected, not a leak.
@@ -228,17 +235,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
   const refused = live.guard?.(req) ?? null
   if (!refused) {
     if (req.method === 'OPTIONS') return preflight(req, res, live.cors)
-    if (path === '/healthz') return health(res, opts.holder)
-    if (path === '/readyz') return ready(res, opts.holder, live)
+    if (path === '/healthz') return health(res, opts.holder, opts.store)
+    if (path === '/readyz') return ready(res, opts.holder, live, opts.store)
   }
   if (live.draining) res.shouldKeepAlive = false
-  if (!refused && path === '/metrics' && req.method === 'GET' && (!live.keys.length || authorized(req, live.keys))) {
+  const client = live.keys.length ? authorized(req, live.keys) : undefined
+  if (!refused && path === '/metrics' && req.method === 'GET' && (!live.keys.length || client)) {
     return metrics(res, opts.metricsText ?? (() => live.metrics.text()), live.metrics.contentType, opts.holder.current)
   }
   const trace: Trace = { ms: {} }
   live.metrics.started()
   try {
-    const denied = refused ?? (live.keys.length && !authorized(req, live.keys)
+    const denied = refused ?? (client === null
       ? new RouteError('RE_UNAUTHORIZED', 'missing or wrong API key: send one of ROUTE_ENGINE_KEYS as "Authorization: Bearer <key>"')
       : null)
     if (denied) {
@@ -254,14 +262,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOpt
     }
     await proxy(req, res, {
       ruleset: opts.holder.current, store: opts.store, limits: { maxBodyBytes: opts.maxBodyBytes, maxDepth: opts.maxJsonDepth },
-      budget: live.budget, maxReplyBytes: opts.maxUpstreamReplyBytes, dispatcher: opts.dispatcher, observe: opts.observe, signal: live.stop.signal,
+      budget: live.budget, maxReplyBytes: opts.maxUpstreamReplyBytes, dispatcher: opts.dispatcher, observe: opts.observe, signal: live.stop.signal, client: client ?? undefined,
     }, trace)
   } finally {
     if (live.timedOut.has(req.socket)) Object.assign(trace, { status: 408, code: 'RE_REQUEST_TIMEOUT' })
     trace.status ??= res.statusCode
     live.metrics.ended(trace)
     const ms = Object.fromEntries(Object.entries(trace.ms).map(([k, v]) => [k, Math.round((v ?? 0) * 100) / 100]))
-    live.requestLog.info({ method: req.method, path, ...trace, ms }, 'request')
+    live.requestLog.info({ method: req.method, path, ...(client ? { client } : {}), ...trace, ms }, 'request')
   }
 }
 
@@ -313,29 +321,43 @@ async function metrics(res: ServerResponse, text: () => Promise<string>, content
   }
 }
 
-function ready(res: ServerResponse, holder: RulesetHolder, live: Live): void {
+/**
+ * 503 only when this instance cannot serve. A store that does not answer leaves it ready (requests
+ * go on without it, and every instance shares the outage): 200 with `status: degraded` and why.
+ */
+function ready(res: ServerResponse, holder: RulesetHolder, live: Live, store: Store): void {
   const ok = !!holder.current && !live.draining
-  replyJson(res, ok ? 200 : 503, { ready: ok, ...(ok ? {} : { reason: live.draining ? 'draining' : 'no ruleset loaded' }) })
+  if (!ok) return replyJson(res, 503, { ready: false, reason: live.draining ? 'draining' : 'no ruleset loaded' })
+  const s = store.health()
+  replyJson(res, 200, s.ok ? { ready: true } : { ready: true, status: 'degraded', reason: `the store is unreachable since ${s.since}`, store: publicHealth(s) })
 }
 
-function health(res: ServerResponse, holder: RulesetHolder): void {
+/** What /readyz and /healthz (no key needed) say about the store: not where it is nor its errors (those are logged). */
+function publicHealth(s: StoreHealth): Pick<StoreHealth, 'kind' | 'ok' | 'since'> {
+  return { kind: s.kind, ok: s.ok, ...(s.since ? { since: s.since } : {}) }
+}
+
+function health(res: ServerResponse, holder: RulesetHolder, store: Store): void {
   const r = holder.current
+  const s = store.health()
   replyJson(res, 200, {
-    status: holder.lastError ? 'degraded' : 'ok',
+    status: holder.lastError || !s.ok ? 'degraded' : 'ok',
+    store: publicHealth(s),
     ruleset: { hash: r.hash, loadedAt: r.loadedAt.toISOString(), rules: r.rules.length, files: r.files.length },
     reloads: holder.reloads,
     lastReloadError: holder.lastError && { at: holder.lastError.at.toISOString(), problems: holder.lastError.problems.map((p) => formatProblem(p)) },
   })
 }
 
-function authorized(req: IncomingMessage, keys: Buffer[]): boolean {
+/** The name of the key the request carries, or null when it carries none of them. */
+function authorized(req: IncomingMessage, keys: Live['keys']): string | null {
   const given = inboundKey(req.headers)
-  if (!given) return false
+  if (!given) return null
   const d = digest(given)
   // Compare against every key so the time taken does not depend on which one matched.
-  let ok = false
-  for (const k of keys) ok = timingSafeEqual(d, k) || ok
-  return ok
+  let name: string | null = null
+  for (const k of keys) if (timingSafeEqual(d, k.digest) && name === null) name = k.name
+  return name
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()

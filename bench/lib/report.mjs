@@ -98,6 +98,13 @@ export function report(r) {
   out()
   const rss = (k) => `engine ${f(r[k].engine, 1)} / hand ${f(r[k].hand, 1)} / bare ${f(r[k].bare, 1)} MB (engine ${f(r[k].engine / r[k].bare, 2)}× bare)`
   out(`RSS idle: ${rss('rssIdleMb')}; after load: ${rss('rssAfterLoadMb')}`)
+  if (r.store) {
+    out()
+    out('requests/s (32 in flight), Redis store against memory store, same run')
+    for (const v of Object.values(r.store)) {
+      out(`  ${v.label.padEnd(44)} memory ${v.memory.rps.toFixed(0).padStart(6)}  redis ${v.redis.rps.toFixed(0).padStart(6)}  (${(v.redis.rps / v.memory.rps).toFixed(2)}×, ${v.redis.commandsPerRequest.toFixed(1)} Redis commands a request)`)
+    }
+  } else if (r.store === null) out('Redis store: no redis-server on this machine, row skipped')
   out(`RSS over ${r.memory.rssMb.at(-1).requests} requests (${r.memory.route}, MB): ${r.memory.rssMb.map((x) => f(x.rssMb, 1)).join(' → ')}`)
   out()
   out('scale')

@@ -9,10 +9,10 @@ import { Metrics } from '../metrics.js'
 import { loadRuleset } from '../ruleset/compile.js'
 import { formatProblem } from '../ruleset/problems.js'
 import { loadRules, takeRules, watchRules, type RulesetHolder, type RulesState } from '../ruleset/reload.js'
-import { startServer, type RunningServer } from '../server.js'
+import { startServer, type InboundKey, type RunningServer } from '../server.js'
 import { isLoopbackName } from '../keyless-guard.js'
 import { captureTo } from './capture.js'
-import { MemoryStore } from '../store/memory.js'
+import { openStore } from '../store/open.js'
 import { readCertificate, watchCertificate } from '../tls.js'
 
 export interface ServeFlags {
@@ -45,11 +45,13 @@ export interface ServeFlags {
   settleMs: number
   /** With workers: how long one may take to start serving or to answer a reload before it is replaced. */
   workerTimeoutMs: number
+  /** The store: `memory` (unset) or a Redis URL; its key prefix; the longest wait for one call. */
+  store: { url?: string; prefix: string; timeoutMs: number }
 }
 
 export async function serve(f: ServeFlags): Promise<number> {
   const logger = createLogger()
-  const keys = (process.env.ROUTE_ENGINE_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean)
+  const keys = inboundKeys(process.env.ROUTE_ENGINE_KEYS ?? '')
   if (!keys.length && f.corsOrigins?.includes('*') && !f.insecureNoAuth) {
     process.stderr.write('refusing to allow every web origin (--cors-origin *) without inbound keys: any page the user visits could spend the upstream keys. List the origins, or set ROUTE_ENGINE_KEYS (or pass --insecure-no-auth)\n')
     return 2
@@ -104,13 +106,14 @@ export async function serve(f: ServeFlags): Promise<number> {
       return await runPrimary({ workers: f.workers, rules: f.rules, holder, load: { limits, settleMs: f.settleMs }, watch: f.watch, tls: tlsPaths, drainTimeoutMs: f.drainTimeoutMs, workerTimeoutMs: f.workerTimeoutMs, logger })
     }
 
-    const store = new MemoryStore()
+    const store = await openStore({ ...f.store, logger, onError: (op, reason) => metrics.storeError(op, reason) })
+    metrics.watchStore(store)
     server = await startServer({
       host: f.host, port: f.port, holder, store, logger, keys, maxBodyBytes: f.maxBodyBytes, maxJsonDepth: 128,
       tls, maxHeaderBytes: f.maxHeaderBytes, metrics, metricsText: member?.metricsText, corsOrigins: f.corsOrigins,
       bodyBudgetBytes: f.bodyBudgetBytes, maxUpstreamReplyBytes: f.maxUpstreamReplyBytes, headerTimeoutMs: f.headerTimeoutMs,
       requestTimeoutMs: f.requestTimeoutMs, maxConnections: f.maxConnections,
-      observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys, onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
+      observe: f.capture ? captureTo(f.capture, { redact: f.redact, keys: keys.map((k) => k.secret), onWrite: (file, first) => { if (first) logger.info({ file }, 'captured') } }) : undefined,
     })
     // A worker's primary watches the files and reloads; a single process does both itself.
     const watcher = member ? null : watchRules(f.rules, holder, (ok, probs) => {
@@ -124,7 +127,7 @@ export async function serve(f: ServeFlags): Promise<number> {
     // "listening" means edits from now on are seen.
     await watcher?.ready
     await certWatcher?.ready
-    if (!member) logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0 }, 'route-engine listening')
+    if (!member) logger.info({ url: server.url, rules: ruleset.rules.length, hash: ruleset.hash, auth: keys.length > 0, store: store.health().target ?? 'memory' }, 'route-engine listening')
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     await stopped
@@ -142,4 +145,12 @@ export async function serve(f: ServeFlags): Promise<number> {
     // Disconnected, a worker can exit: after a drain, and as much when it could not start.
     member?.leave()
   }
+}
+
+/** ROUTE_ENGINE_KEYS: comma-separated keys, each `name:key` or a bare key (named key1, key2, … by position). */
+export function inboundKeys(setting: string): InboundKey[] {
+  return setting.split(',').map((k) => k.trim()).filter(Boolean).map((k, i) => {
+    const named = /^([A-Za-z0-9_.-]{1,64}):(.+)$/.exec(k)
+    return named ? { name: named[1]!, secret: named[2]! } : { name: `key${i + 1}`, secret: k }
+  })
 }

@@ -22,9 +22,11 @@ import { sendUpstream, upstreamFailure, type CallTiming } from './send-upstream.
 import { setServerTiming } from './server-timing.js'
 import { transformError, transformResponse } from './transform-response.js'
 import { transformRequest } from './transform-request.js'
-import { malformed, transformStream, type StreamRun } from './transform-stream.js'
+import { checkLimits } from './rate-limits.js'
+import { malformed, tokensIn, transformStream, type StreamRun } from './transform-stream.js'
 import { takeSlot } from './upstream-slots.js'
 import type { ErrorOut } from './write-error.js'
+import type { Release } from '../store/store.js'
 
 export interface AttemptContext {
   req: IncomingMessage
@@ -59,7 +61,7 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
   const bindings = up.name === c.bindings.ctx.upstream ? c.bindings : { ...c.bindings, ctx: { ...c.bindings.ctx, upstream: up.name } }
   let upRes: Dispatcher.ResponseData<unknown> | undefined
   let stream: ActiveStream | undefined
-  let release: (() => void) | undefined
+  let release: Release | undefined
   trace.upstream = up.name
   try {
     const t1 = performance.now()
@@ -76,7 +78,8 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
       body: upBody === undefined ? undefined : JSON.stringify(upBody),
     }
     c.obs?.upstream?.(call, up)
-    release = takeSlot(up, rule)
+    if (up.limits) await checkLimits(c.deps.store, `upstream:${up.name}`, up.limits, `upstream '${up.name}'`, rule, up.name)
+    release = await takeSlot(c.deps.store, up, rule)
     const timing: CallTiming = {}
     upRes = await sendUpstream(up, call, signal, rule, c.obs?.dispatcher ?? c.deps.dispatcher, timing)
     const t3 = performance.now()
@@ -93,8 +96,9 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
       return { upstreamError, status: upRes.statusCode, on: failureKind(upRes.statusCode), retryAfterMs: retryAfter(upHeaders) }
     }
     const program = target.response.stream
+    const usage = c.deps.ruleset.limits.countTokens ? c.deps.ruleset.limits.usage : null
     if (program && (upHeaders['content-type'] ?? '').includes('text/event-stream')) {
-      stream = { client: new ClientStream(res, signal, program.keepaliveMs), run: transformStream(program, bindings, rule, up.name) }
+      stream = { client: new ClientStream(res, signal, program.keepaliveMs), run: transformStream(program, bindings, rule, up.name, usage) }
       await pumpStream(upRes.body, stream, up, rule, signal)
       return null
     }
@@ -104,7 +108,9 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
       try { parsed = JSON.parse(text) } catch {
         throw new RouteError('RE_UPSTREAM_ERROR', `upstream '${up.name}' answered ${upRes.statusCode} with a body that is not JSON (rule '${rule}')`, { rule, upstream: up.name })
       }
-      replyJson(res, 200, await transformResponse(target.response, rule, parsed, bindings))
+      const out = await transformResponse(target.response, rule, parsed, bindings)
+      if (usage) trace.tokens = tokensIn(usage, out, rule)
+      replyJson(res, 200, out)
       return null
     }
     await passThrough(upRes, res, signal)
@@ -124,10 +130,12 @@ export async function attempt(target: Target, c: AttemptContext): Promise<Failur
     if (stream) {
       stream.client.stop()
       trace.frames = stream.client.frames
+      if (stream.run.tokens !== undefined) trace.tokens = stream.run.tokens
       if (stream.client.firstFrameAt !== null) trace.ms.firstToken = stream.client.firstFrameAt - c.t0
     }
     upRes?.body.destroy()
-    release?.()
+    // the answer is out; the request ends (and is logged) once the store has the slot back
+    await release?.()
   }
 }
 

@@ -19,6 +19,7 @@ import { receive, type ReceiveLimits } from './receive.js'
 import { redactorFor } from './redact.js'
 import { replyJson } from './reply.js'
 import { replyError } from './reply-error.js'
+import { checkLimits, clientLimits, spendTokens } from './rate-limits.js'
 import { tryTargets } from './retry.js'
 import { writerFor, type ErrorOut } from './write-error.js'
 import { setServerTiming } from './server-timing.js'
@@ -37,6 +38,8 @@ export interface ProxyDeps {
   observe?: () => Observer
   /** Aborts every request in flight, its reason the error they end with (the server's drain deadline). */
   signal?: AbortSignal
+  /** The name of the inbound key the request came with (rate limits); none without inbound keys. */
+  client?: string
 }
 
 /** What the request log line reports. */
@@ -49,6 +52,8 @@ export interface Trace {
   /** ms since the request arrived; `connect` is the connect phase of the upstream call that answered. */
   ms: { match?: number; request?: number; connect?: number; firstByte?: number; firstToken?: number; total?: number }
   frames?: number
+  /** Tokens the reply reported (limits.usage; only when some limit counts tokens). */
+  tokens?: number
   /** Upstream names, once per retry and per fallback taken. */
   retries?: string[]
   fallbacks?: string[]
@@ -113,6 +118,9 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
       return
     }
 
+    const limited = clientLimits(deps.ruleset, deps.client)
+    if (limited) await checkLimits(deps.store, limited.scope, limited.limits, deps.client ? `inbound key '${deps.client}'` : 'this client', rule.name)
+
     const redact = redactorFor(deps.ruleset)
     const c: AttemptContext = { req, res, deps, matched: m, bindings, errors, signal: ac.signal, trace, t0, obs, redact }
     const failed = await tryTargets(rule.targets, (target) => attempt(target, c), ac.signal, {
@@ -135,6 +143,8 @@ export async function proxy(req: IncomingMessage, res: ServerResponse, deps: Pro
     // 499 (nginx's "client closed request"): the client left before it got an answer.
     trace.status = !res.headersSent && ac.signal.aborted ? 499 : res.statusCode
     trace.ms.total = performance.now() - t0
+    // After the answer went out; before the request's log line, which then says they are counted.
+    if (trace.tokens) await spendTokens(deps.store, deps.ruleset, deps.client, trace.upstream === undefined ? undefined : deps.ruleset.upstreams.get(trace.upstream), trace.tokens)
   }
 }
 

@@ -26,17 +26,23 @@ export interface StreamRun {
    * the sentinel.
    */
   onError(err: RouteError, frame: unknown): Maybe<string>
+  /** The tokens the last chunk that reported them said (`usage` given), else undefined. */
+  readonly tokens: number | undefined
 }
 
 const NOTHING: Out = Object.freeze({ text: '', stop: false })
 
-/** `upstream` names where the events come from: a `fail` or malformed data is then that upstream's failure (retry, fallback, metrics). */
-export function transformStream(program: StreamProgram, base: Record<string, unknown>, rule: string, upstream?: string): StreamRun {
+/**
+ * `upstream` names where the events come from: a `fail` or malformed data is then that upstream's
+ * failure (retry, fallback, metrics). `usage`, when given, reads the tokens a chunk reports.
+ */
+export function transformStream(program: StreamProgram, base: Record<string, unknown>, rule: string, upstream?: string, usage?: PlacedExpr | null): StreamRun {
   const bindings: Record<string, unknown> = { ...base, state: structuredClone(program.initialState) }
   const ev = (p: PlacedExpr, input: unknown): unknown => evaluateNow(p, input, bindings, rule)
   // undefined until the first frame: the envelope is evaluated then, once
   let envelope: Envelope | null | undefined
   const eventField = program.event
+  let tokens: number | undefined
 
   function encode(out: unknown): Maybe<string> {
     if (out === undefined || out === null) return ''
@@ -57,6 +63,7 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
       const env = plain ? null : envelope
       if (eventField) text += eventLine(isPlainObject(item) && Object.hasOwn(item, eventField) ? item[eventField] : env?.fields[eventField])
       text += env && isPlainObject(item) ? env.encode(item) : encodeJson(item)
+      if (usage && typeof item === 'object') tokens = tokensIn(usage, item, rule) ?? tokens
     }
     return text
   }
@@ -98,6 +105,7 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
   const sentinel = program.done === null ? '' : encodeData(program.done)
 
   return {
+    get tokens() { return tokens },
     onEvent(e) {
       const input = parseData(e.data, rule, upstream)
       const key = e.event || (isPlainObject(input) && typeof input.type === 'string' ? input.type : typeof input === 'string' ? input : 'message')
@@ -120,6 +128,16 @@ export function transformStream(program: StreamProgram, base: Record<string, unk
         return tail
       }
     },
+  }
+}
+
+/** The tokens `usage` finds in a client reply or chunk: a non-negative number, else undefined. */
+export function tokensIn(usage: PlacedExpr, reply: unknown, rule: string): number | undefined {
+  try {
+    const n = evaluateNow(usage, reply, {}, rule)
+    return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined
+  } catch {
+    return undefined
   }
 }
 

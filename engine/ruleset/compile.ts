@@ -12,7 +12,7 @@ import { regexLiterals, slowRegex } from './lint-regex.js'
 import { expandEnv, expandEnvDeep } from './env.js'
 import { ProblemList, type ProblemCode } from './problems.js'
 import { displayName, isRuleFile, nodeAt, parseSources, placeOf, placeOfText, readFiles, type RuleFiles, type SourceSet, type YamlPath, type YamlSource } from './read.js'
-import type { Alias, ErrorWriter, PlacedExpr, RequestStep, ResponseSpec, RetryOn, RetryPolicy, Rule, Ruleset, StepCondition, StreamProgram, Target, Template, Upstream, UpstreamCallSpec } from './ruleset.js'
+import type { Alias, ErrorWriter, PlacedExpr, RateLimits, RequestStep, ResponseSpec, RetryOn, RetryPolicy, Rule, Ruleset, StepCondition, StreamProgram, Target, Template, Upstream, UpstreamCallSpec } from './ruleset.js'
 import { schemaErrors, validateSource } from './validate.js'
 
 export interface LoadResult {
@@ -43,6 +43,8 @@ export async function loadRuleset(from: string | RuleFiles, opts: LoadOptions = 
   lastLoad = c.checked
   return { ruleset: problems.errors.length ? null : ruleset, problems, sources, used: c.used }
 }
+
+const rateLimits = (l: any): RateLimits => ({ requestsPerMinute: l?.requestsPerMinute ?? null, tokensPerMinute: l?.tokensPerMinute ?? null })
 
 export const BINDINGS = new Set(['request', 'ctx', 'vars', 'models', 'state', 'error', 'recall', 'remember'])
 const DEFAULT_TIMEOUTS = { connect: 10_000, firstByte: 300_000, idle: 300_000 }
@@ -89,6 +91,10 @@ class Compiler {
     const vars: Record<string, unknown> = {}
     const errorWriters: ErrorWriter[] = []
     let anyPath: ErrorWriter | null = null
+    const keyLimits = new Map<string, RateLimits>()
+    let usage: { src: YamlSource; text: string } | null = null
+    // The first tokensPerMinute: without limits.usage, the problem is reported there.
+    let tokensAt: { src: YamlSource; path: YamlPath } | null = null
     const seen = new Map<string, string>()
     const once = (kind: string, name: string, src: YamlSource, path: YamlPath): boolean => {
       const key = `${kind}\0${name}`
@@ -105,10 +111,16 @@ class Compiler {
       const d = src.data as Record<string, any>
       for (const [name, u] of Object.entries<any>(d.upstreams ?? {})) {
         if (once('upstream', name, src, ['upstreams', name])) upstreams.set(name, this.upstream(src, name, u))
+        if (u.limits?.tokensPerMinute) tokensAt ??= { src, path: ['upstreams', name, 'limits', 'tokensPerMinute'] }
       }
       for (const [name, steps] of Object.entries<any>(d.pipelines ?? {})) {
         if (once('pipeline', name, src, ['pipelines', name])) this.#pipelines.set(name, { src, steps })
       }
+      for (const [name, l] of Object.entries<any>(d.limits?.keys ?? {})) {
+        if (once('key limit', name, src, ['limits', 'keys', name])) keyLimits.set(name, rateLimits(l))
+        if (l.tokensPerMinute) tokensAt ??= { src, path: ['limits', 'keys', name, 'tokensPerMinute'] }
+      }
+      if (d.limits?.usage !== undefined && once('limits.usage', '', src, ['limits', 'usage'])) usage = { src, text: d.limits.usage }
       for (const [k, v] of Object.entries<any>(d.vars ?? {})) {
         if (once('var', k, src, ['vars', k])) vars[k] = this.env(src, ['vars', k], v)
       }
@@ -138,6 +150,10 @@ class Compiler {
         if (rule) rules.push(rule)
       }
     }
+    const usageExpr = usage && this.expr(usage.src, ['limits', 'usage'], usage.text)
+    if (tokensAt && !usage) {
+      this.problems.error(placeOf(tokensAt.src, nodeAt(tokensAt.src.doc, tokensAt.path)), 'RE_SCHEMA', 'tokensPerMinute needs limits.usage: a JSONata expression giving the tokens a reply used (e.g. usage.total_tokens)')
+    }
     // Every pipeline is compiled, used or not, so lint checks them all.
     const pipelines = new Map([...this.#pipelines.keys()].map((name) => [name, this.pipeline(this.#pipelines.get(name)!.src, ['pipelines', name], name) ?? []]))
     for (const src of this.sources.yaml) {
@@ -155,6 +171,7 @@ class Compiler {
       models,
       vars,
       errorWriters: anyPath ? [...errorWriters, anyPath] : errorWriters,
+      limits: { keys: keyLimits, usage: usageExpr, countTokens: tokensAt !== null },
       hash: this.sources.hash,
       loadedAt: new Date(),
       files: this.sources.yaml.map((s) => s.path).concat([...this.sources.texts.keys()]),
@@ -193,6 +210,7 @@ class Compiler {
       forward: (u.forward ?? []).map((f: string) => f.toLowerCase()),
       timeouts: { ...DEFAULT_TIMEOUTS, ...(u.timeouts ?? {}) },
       maxConcurrent: u.maxConcurrent ?? null,
+      limits: u.limits ? rateLimits(u.limits) : null,
     }
   }
 

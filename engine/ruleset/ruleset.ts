@@ -75,6 +75,14 @@ export interface Upstream {
   timeouts: { connect: number; firstByte: number; idle: number }
   /** Requests in flight at once; past it a call fails with RE_UPSTREAM_BUSY. null = no limit. */
   maxConcurrent: number | null
+  /** Requests and tokens per minute sent to it; null = none. */
+  limits: RateLimits | null
+}
+
+/** Per minute, sliding; null = no limit of that kind. */
+export interface RateLimits {
+  requestsPerMinute: number | null
+  tokensPerMinute: number | null
 }
 
 export interface Template {
@@ -168,6 +176,13 @@ export interface Ruleset {
   vars: Record<string, unknown>
   /** `errors:` of every file, in order, the one without a path last: the first whose paths match writes. */
   errorWriters: readonly ErrorWriter[]
+  limits: {
+    /** Limits by inbound key name; `*` for every other key. */
+    keys: ReadonlyMap<string, RateLimits>
+    /** The tokens a client reply (a JSON body, a stream chunk) reports; evaluated only when some limit counts tokens. */
+    usage: PlacedExpr | null
+    countTokens: boolean
+  }
   /** sha256 of every file's path and content. */
   hash: string
   loadedAt: Date
