@@ -210,7 +210,7 @@ t.test('Chat stream → Messages SSE with event lines, indices 0,1,2, streamed t
   t.same(got.filter((f) => f.data.delta?.type === 'input_json_delta').map((f) => f.data.delta.partial_json), ['{"file_pa', 'th":"/a"}'], 'each fragment as it came')
   const last = got.at(-2)!.data
   t.same(last, { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 20, input_tokens: 100 } })
-  t.equal(got[0].data.message.model, 'qwen3-coder')
+  t.equal(got[0]!.data.message.model, 'qwen3-coder')
 
   // Turn 2: Claude Code sends the blocks back; the reasoning goes up as reasoning_content.
   answer = (_s, res) => { res.setHeader('content-type', 'text/event-stream'); res.end(sse([{ data: chunk({ content: 'done' }) }, { data: '[DONE]' }])) }
