@@ -173,8 +173,10 @@ class Compiler {
     for (const r of base.refs) if (!r.set) this.problems.warn(placeOf(src, nodeAt(src.doc, ['upstreams', name, 'base'])), 'RE_UNSET_ENV', `environment variable ${r.name} is not set: upstream "${name}" has no base URL`)
     const headers: Record<string, string> = {}
     const secrets: string[] = []
+    const keyHeaders: string[] = []
     for (const [h, raw] of Object.entries<string>(u.headers ?? {})) {
       const { value, refs } = expandEnv(raw)
+      if (refs.length) keyHeaders.push(h.toLowerCase())
       const unset = refs.filter((r) => !r.set)
       for (const r of unset) this.problems.warn(placeOf(src, nodeAt(src.doc, ['upstreams', name, 'headers', h])), 'RE_UNSET_ENV', `environment variable ${r.name} is not set: header "${h}" of upstream "${name}" is not sent`)
       if (unset.length) continue
@@ -187,7 +189,7 @@ class Compiler {
       base: base.value.replace(/\/+$/, ''),
       baseVars: base.refs.map((r) => r.name),
       headers,
-      declaredHeaders: Object.keys(u.headers ?? {}).map((h) => h.toLowerCase()),
+      keyHeaders,
       secrets: secrets.filter((s) => s.length >= 4),
       forward: (u.forward ?? []).map((f: string) => f.toLowerCase()),
       timeouts: { ...DEFAULT_TIMEOUTS, ...(u.timeouts ?? {}) },

@@ -66,8 +66,8 @@ export interface Upstream {
   baseVars: string[]
   /** Header name → value; values with unset variables are left out at load. */
   headers: Record<string, string>
-  /** Every header name the upstream declares, sent or not (lower-case): credentials in a client's headers. */
-  declaredHeaders: string[]
+  /** Header names whose values come from the environment, sent or not (lower-case): keys, so credentials in a client's headers too. */
+  keyHeaders: string[]
   /** Header values that came from the environment: masked wherever headers are shown. */
   secrets: string[]
   forward: string[]
