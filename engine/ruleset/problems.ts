@@ -5,6 +5,7 @@ export type ProblemCode =
   | 'RE_YAML' | 'RE_SCHEMA' | 'RE_JSONATA' | 'RE_UNKNOWN_UPSTREAM' | 'RE_UNKNOWN_PIPELINE' | 'RE_MISSING_FILE'
   | 'RE_DUPLICATE' | 'RE_UNSET_ENV' | 'RE_UNKNOWN_FUNCTION' | 'RE_BAD_PATTERN' | 'RE_UNUSED_FILE' | 'RE_READ'
   | 'RE_SLOW_REGEX' | 'RE_UNKNOWN_BINDING' | 'RE_SHADOWED' | 'RE_DROPPED_FIELD' | 'RE_OUTPUT_SCHEMA' | 'RE_EXAMPLE'
+  | 'RE_LIBRARY'
 
 export interface Problem extends Place {
   code: ProblemCode

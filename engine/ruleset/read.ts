@@ -26,7 +26,7 @@ export interface SourceSet {
   hash: string
 }
 
-const RULE_KEYS = ['rules', 'upstreams', 'pipelines', 'aliases', 'models', 'vars', 'errors']
+const RULE_KEYS = ['rules', 'upstreams', 'pipelines', 'aliases', 'models', 'vars', 'errors', 'library']
 
 export const isRuleFile = (s: YamlSource): boolean =>
   s.data !== null && typeof s.data === 'object' && RULE_KEYS.some((k) => k in (s.data as object))

@@ -2,6 +2,7 @@
 // lint; the request path only reads it.
 import type { ValidateFunction } from 'ajv'
 import type { Expr } from '../expr/compile.js'
+import type { SharedDefinitions } from '../expr/library.js'
 import type { Place } from '../errors.js'
 
 export interface Located<T> {
@@ -13,6 +14,8 @@ export interface Located<T> {
 export interface PlacedExpr {
   expr: Expr
   at: Place
+  /** The library it may call: where a failure inside a definition is. */
+  library?: SharedDefinitions
 }
 
 export type Predicate = (body: unknown, headers: Record<string, string | string[] | undefined>) => boolean
@@ -156,6 +159,8 @@ export interface Ruleset {
   aliases: ReadonlyMap<string, Alias>
   models: readonly { id: string; owned_by: string }[]
   vars: Record<string, unknown>
+  /** Shared definitions (`library:`), bound in every transform; null: none. */
+  library: SharedDefinitions | null
   /** `errors:` of every file, in order, the one without a path last: the first whose paths match writes. */
   errorWriters: readonly ErrorWriter[]
   /** sha256 of every file's path and content. */
