@@ -528,8 +528,9 @@ function checkExpr(text: string, limits: Limits, library: SharedDefinitions | nu
   return { expr: compiled, problems }
 }
 
-// Compiled expressions and RegExps hold internal caches; freezing them would break them.
-const isExprObject = (o: object): boolean => 'evaluate' in o || o instanceof RegExp || typeof o === 'function'
+// Compiled expressions, RegExps and the library (its parse trees hold the RegExps its compiled
+// definitions use) hold internal state; freezing inside them would break them.
+const isExprObject = (o: object): boolean => 'evaluate' in o || o instanceof RegExp || typeof o === 'function' || o instanceof SharedDefinitions
 
 /** One stream program file on its own (tests), with the library its rules would bind. */
 export function compileStreamFile(path: string, text: string, limits: Limits = DEFAULT_LIMITS, library: SharedDefinitions | null = null): { program: StreamProgram | null; problems: ProblemList } {

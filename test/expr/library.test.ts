@@ -9,7 +9,9 @@ import { join } from 'node:path'
 import jsonata from 'jsonata'
 import { RouteError } from '../../engine/errors.js'
 import { difference } from '../../engine/expr/check.js'
-import { compileExpr, isExpr } from '../../engine/expr/compile.js'
+import { compileExpr, isExpr, LIBRARY, parseExpr } from '../../engine/expr/compile.js'
+import { compileProgram, Unsupported } from '../../engine/expr/program.js'
+import { Fallback } from '../../engine/expr/runtime.js'
 import { evaluate } from '../../engine/expr/evaluate.js'
 import { FUNCTIONS } from '../../engine/expr/functions.js'
 import { loadRuleset } from '../../engine/ruleset/compile.js'
@@ -27,6 +29,7 @@ const LIB = `/* shared */
   $boom := function($s) { $number($s) };
   $spin := function($n) { $spin($n + 1) + 1 };
   $slow := function() { $reduce([1..9999999], function($a, $x) { $a + $x }) };
+  $word := function($s) { $contains($s, /^[a-z]+$/) and $match($s, /[aeiou]/).index = 1 };
 )
 `
 
@@ -63,16 +66,22 @@ t.test('compiled definitions give what the interpreter gives, with the definitio
     ['($chunk := function($d) { "mine" }; $chunk(1))', null],
     ['xs.$chunk($)', { xs: [1, 2] }],
     ['$double', null],
+    // the ruleset is frozen after load: a definition's regular expressions still work (regression)
+    ['[$word("cat"), $word("Cat"), $word("tea")]', null],
   ]
   for (const [src, input] of cases) {
     const expr = compileExpr(src, undefined, lib)
     if (!isExpr(expr)) throw new Error(`${src}: ${JSON.stringify(expr)}`)
-    t.equal(expr.compiled, true, `${src}: runs compiled`)
+    t.equal(expr.compiled, true, `${src}: compiled`)
     const reference = jsonata(lib.wrap(src, lib.uses(src)).text)
     for (const [name, [fn, sig]] of Object.entries(FUNCTIONS)) reference.registerFunction(name, fn, sig)
     const want = await reference.evaluate(input, {})
-    const got = await expr.evaluate(input, {})
-    t.equal(difference(want, got, '$'), null, `${src}: same result`)
+    // the program itself: a hand-back to the interpreter throws here instead of hiding in the result
+    const program = compileProgram(parseExpr(src), LIBRARY, 500, false, lib.compiled(LIBRARY))
+    if (program instanceof Unsupported) throw new Error(program.reason)
+    let got: unknown
+    try { got = await program.run(input, {}, 5000, 500) } catch (e) { got = e instanceof Fallback ? `handed back: ${e.reason}` : e }
+    t.equal(difference(want, got, '$'), null, `${src}: same result, compiled`)
   }
   t.same(lib.uses('$tagged(1)'), ['chunk', 'CLOSE', 'tagged'], 'what a transform uses: transitively, in library order')
   t.same(lib.uses('$chunks(1) & "$double"'), ['double'], 'by name (a mention in a string counts; a longer name does not)')
