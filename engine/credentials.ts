@@ -1,6 +1,7 @@
 // Which request headers carry credentials: HTTP's own, the headers that carry the inbound key, and
-// every header an upstream declares (the headers a client would put its upstream key in). They are
-// hidden from $ctx.headers, masked in explain and replaced in captures. One set per Ruleset.
+// every header an upstream takes its value for from the environment (its key: the header a client
+// would put that upstream's key in; a constant such as a version header is not one). They are hidden
+// from $ctx.headers, masked in explain and replaced in captures. One set per Ruleset.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Ruleset } from './ruleset/ruleset.js'
 
@@ -23,7 +24,7 @@ const byRuleset = new WeakMap<Ruleset, ReadonlySet<string>>()
 export function credentialHeaders(ruleset: Ruleset): ReadonlySet<string> {
   let set = byRuleset.get(ruleset)
   if (!set) {
-    set = new Set([...HTTP_CREDENTIALS, ...INBOUND_KEY_HEADERS, ...[...ruleset.upstreams.values()].flatMap((u) => u.declaredHeaders)])
+    set = new Set([...HTTP_CREDENTIALS, ...INBOUND_KEY_HEADERS, ...[...ruleset.upstreams.values()].flatMap((u) => u.keyHeaders)])
     byRuleset.set(ruleset, set)
   }
   return set

@@ -5,7 +5,8 @@
 // bindings) run once, in the interpreter; the compiled run replays their results.
 import { appendFileSync } from 'node:fs'
 import jsonata from 'jsonata'
-import type { Expr, Limits } from './compile.js'
+import { parseExpr, type Expr, type Limits } from './compile.js'
+import type { SharedDefinitions, Wrapped } from './library.js'
 import { FUNCTIONS } from './functions.js'
 import { compileProgram, Unsupported, type LibraryFn } from './program.js'
 import { Fallback, isLimitError, isPromise } from './runtime.js'
@@ -53,16 +54,22 @@ export function checkStats(): { evaluations: number; identical: number; mismatch
   return { evaluations: stats.evaluations, identical: stats.identical, mismatches: stats.mismatches, handedBack: Object.fromEntries(stats.handedBack) }
 }
 
-/** The checking form of an expression (compile.ts returns it when CHECKING is set). */
-export function checked(source: string, _expr: jsonata.Expression, limits: Limits): Expr {
-  const reference = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth })
-  const library: Record<string, LibraryFn> = {}
+/** The engine's functions for the compiled code: impure ones replay what the interpreter's calls returned. */
+const COMPILED_LIBRARY: Record<string, LibraryFn> = Object.fromEntries(Object.entries(FUNCTIONS).map(([name, [fn]]) => [name, IMPURE.has(name) ? (...args: unknown[]) => replay(name, args) : fn]))
+
+/**
+ * The checking form of an expression (compile.ts returns it when CHECKING is set). `lib`: the library
+ * definitions it uses, which the interpreter reads from the wrapped text and the compiled code calls
+ * compiled.
+ */
+export function checked(source: string, limits: Limits, lib: { shared: SharedDefinitions; wrapped: Wrapped } | null): Expr {
+  const reference = jsonata(lib ? lib.wrapped.text : source, { timeout: limits.timeoutMs, stack: limits.maxDepth })
   for (const [name, [fn, sig]] of Object.entries(FUNCTIONS)) {
     reference.registerFunction(name, IMPURE.has(name) ? (...args: unknown[]) => record(name, args, fn(...args)) : fn, sig)
-    library[name] = IMPURE.has(name) ? (...args: unknown[]) => replay(name, args) : fn
   }
-  const program = compileProgram(reference.ast(), library, limits.maxDepth)
-  if (program instanceof Unsupported) return { source, compiled: program.reason, evaluate: (i, b) => reference.evaluate(i, b), run: (i, b) => reference.evaluate(i, b) }
+  const program = compileProgram(parseExpr(source), COMPILED_LIBRARY, limits.maxDepth, false, lib?.shared.compiled(COMPILED_LIBRARY))
+  const interpret = (i: unknown, b: Record<string, unknown>): Promise<unknown> => reference.evaluate(i, b).catch((err) => { throw lib ? lib.wrapped.remap(err) : err })
+  if (program instanceof Unsupported) return { source, compiled: program.reason, evaluate: interpret, run: interpret }
   stats.sources.add(source)
 
   const once = async (input: unknown, bindings: Record<string, unknown>): Promise<unknown> => {
@@ -88,7 +95,7 @@ export function checked(source: string, _expr: jsonata.Expression, limits: Limit
       if (diff) report(source, input, diff, ref, out)
       else stats.identical++
     }
-    if ('error' in ref) throw ref.error
+    if ('error' in ref) throw lib ? lib.wrapped.remap(ref.error) : ref.error
     return ref.value
   }
   const run = (input: unknown, bindings: Record<string, unknown>): Promise<unknown> => {

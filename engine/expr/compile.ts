@@ -6,6 +6,7 @@
 import jsonata from 'jsonata'
 import { checked, CHECKING } from './check.js'
 import { FUNCTIONS } from './functions.js'
+import type { SharedDefinitions, Wrapped } from './library.js'
 import { compileProgram, Unsupported, type LibraryFn, type Program } from './program.js'
 import { isLimitError, isPromise } from './runtime.js'
 
@@ -44,8 +45,25 @@ function interpreter(source: string, limits: Limits): jsonata.Expression {
   return expr
 }
 
-/** Compiles an expression, or returns every syntax error in it. */
-export function compileExpr(source: string, limits: Limits = DEFAULT_LIMITS): Expr | ExprSyntaxError[] {
+/**
+ * The interpreter of a transform that uses the library: the transform inside a block that defines
+ * what it uses first. Its errors' positions are mapped back: into the transform, or into a
+ * definition (`definition`, read by evaluate.ts).
+ */
+export interface Interpreter {
+  evaluate(input: unknown, bindings: Record<string, unknown>): Promise<unknown>
+}
+
+function interpreterWith(source: string, limits: Limits, wrapped: Wrapped | null): Interpreter {
+  if (!wrapped) return interpreter(source, limits)
+  const expr = interpreter(wrapped.text, limits)
+  return {
+    evaluate: (input, bindings) => expr.evaluate(input, bindings).catch((err) => { throw wrapped.remap(err) }),
+  }
+}
+
+/** Compiles an expression, or returns every syntax error in it. `shared`: the library's definitions it may use. */
+export function compileExpr(source: string, limits: Limits = DEFAULT_LIMITS, shared?: SharedDefinitions | null): Expr | ExprSyntaxError[] {
   let expr: jsonata.Expression
   try {
     expr = interpreter(source, limits)
@@ -53,13 +71,18 @@ export function compileExpr(source: string, limits: Limits = DEFAULT_LIMITS): Ex
     return [toSyntaxError(err, source)]
   }
   remember(source, expr.ast())
-  const program = safely(() => compileProgram(expr.ast(), LIBRARY, limits.maxDepth))
-  if (program instanceof Unsupported) return { source, compiled: program.reason, evaluate: (i, b) => expr.evaluate(i, b), run: (i, b) => expr.evaluate(i, b) }
-  if (CHECKING) return checked(source, expr, limits)
+  const used = shared ? shared.uses(source) : []
+  const wrapped = used.length ? shared!.wrap(source, used) : null
+  const program = safely(() => compileProgram(expr.ast(), LIBRARY, limits.maxDepth, false, used.length ? shared!.compiled(LIBRARY) : undefined))
+  if (program instanceof Unsupported) {
+    const i = wrapped ? interpreterWith(source, limits, wrapped) : expr
+    return { source, compiled: program.reason, evaluate: (input, b) => i.evaluate(input, b), run: (input, b) => i.evaluate(input, b) }
+  }
+  if (CHECKING) return checked(source, limits, wrapped ? { shared: shared!, wrapped } : null)
   // The compiled code does not need the interpreter: it is built again on the first hand-back, so that
   // a loaded ruleset keeps no parse trees.
-  let fallback: jsonata.Expression | null = null
-  const interpret = (input: unknown, bindings: Record<string, unknown>): Promise<unknown> => (fallback ??= interpreter(source, limits)).evaluate(input, bindings)
+  let fallback: Interpreter | null = null
+  const interpret = (input: unknown, bindings: Record<string, unknown>): Promise<unknown> => (fallback ??= interpreterWith(source, limits, wrapped)).evaluate(input, bindings)
   const run = (input: unknown, bindings: Record<string, unknown>): unknown => {
     let r: unknown
     try {

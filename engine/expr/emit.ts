@@ -2,7 +2,7 @@
 // function being generated and returning an atom (an identifier or a literal) for the node's value.
 // Paths, predicates and grouping are in the second half: evaluatePath's loop unrolled step by step.
 import { BUILTINS, INTERPRETED_BUILTINS, positional } from './builtins.js'
-import { Unsupported } from './program.js'
+import { Unsupported, type Shared } from './program.js'
 import { matcherOf } from './regex.js'
 import { callMayAwait, declaring, type Analysis, type Node, type Scope } from './scope.js'
 
@@ -39,7 +39,10 @@ export class Emitter {
   /** The source offset of the node being emitted (with `annotate`, each statement is marked with it, for profiles). */
   private at = 0
 
-  constructor(readonly a: Analysis, readonly registered: ReadonlySet<string>, readonly annotate = false) {}
+  /** Set while emitting a library definition: free names are read from the libraries, not from main's locals. */
+  private inDefinition = false
+
+  constructor(readonly a: Analysis, readonly registered: ReadonlySet<string>, readonly annotate = false, readonly shared?: Shared) {}
 
   program(ast: Node): string {
     const main = this.func('input', this.a.tainted, (ctx) => {
@@ -48,6 +51,21 @@ export class Emitter {
     })
     const free = this.a.free.map((_, k) => `F${k} = rt.free[${k}]`)
     return `'use strict';\n${this.hoisted.join('\n')}\nreturn ${main.async ? 'async ' : ''}function main(input, rt) {\nconst root = rt.root${free.length ? ', ' + free.join(', ') : ''};\n${main.body}\n}`
+  }
+
+  /** A library definition (library.ts): `function (rt, ...params)`, whatever calls it. */
+  definition(n: Node, name: string): string {
+    this.inDefinition = true
+    const ls = this.a.scopeOf.get(n)!
+    const args = n.arguments as Node[]
+    const params = args.map((p) => this.varId(ls, p.value))
+    // a definition reads no input: its context is nothing (lint rejects one that reads it)
+    const f = this.func('undefined', false, () => {
+      this.declareScope(ls, new Set(args.map((p) => p.value as string)))
+      return this.v(n.body, ls, 'undefined', true)
+    })
+    const id = name.replace(/[^A-Za-z0-9_]/g, '_')
+    return `'use strict';\n${this.hoisted.join('\n')}\nreturn function def_${id}(rt${params.map((p) => ', ' + p).join('')}) {\nrt.enter(1);\ntry {\n${f.body}\n} finally { rt.depth--; }\n};`
   }
 
   // ---- functions, temporaries, statements ----
@@ -115,7 +133,15 @@ export class Emitter {
     if (name === '') return `(H.isArray(${ctx}) && ${ctx}.outerWrapper ? ${ctx}[0] : ${ctx})`
     if (name === '$') return 'root'
     const decl = declaring(name, s)
-    if (decl.length === 0) return `F${this.a.free.indexOf(name)}`
+    if (decl.length === 0) {
+      const shared = this.shared
+      if (shared?.unsupported.has(name)) throw new Unsupported(`the library's $${name}: ${shared.unsupported.get(name)}`)
+      if (!this.inDefinition) return `F${this.a.free.indexOf(name)}`
+      const k = JSON.stringify(name)
+      if (shared && Object.hasOwn(shared.fns, name)) return `H.bindRuntime(LF[${k}], rt)`
+      if (this.registered.has(name) && !BUILTINS.has(name)) return `L[${k}]`
+      return `(Object.hasOwn(LV, ${k}) ? LV[${k}] : rt.lookupFree(${k}))`
+    }
     let x = `rt.lookupFree(${JSON.stringify(name)})`
     for (let i = decl.length - 1; i >= 0; i--) {
       const id = this.varId(decl[i]!, name)
@@ -279,6 +305,11 @@ export class Emitter {
     if (first !== undefined) args.unshift(first)
     const p = n.procedure
     const free = p.type === 'variable' && p.value !== '' && p.value !== '$' && declaring(p.value, s).length === 0
+    if (free && this.shared && (Object.hasOwn(this.shared.fns, p.value) || this.shared.unsupported.has(p.value))) {
+      if (this.shared.unsupported.has(p.value)) throw new Unsupported(`the library's $${p.value}: ${this.shared.unsupported.get(p.value)}`)
+      // a definition runs on its caller's runtime
+      return this.assign(`LF[${JSON.stringify(p.value)}](rt${args.map((x) => ', ' + x).join('')})`)
+    }
     if (free && !this.registered.has(p.value) && BUILTINS.has(p.value)) return this.builtin(n, s, p.value, args)
     if (free && this.registered.has(p.value)) {
       this.calledLibrary.add(p.value)

@@ -21,9 +21,11 @@ export function evaluateNow(p: PlacedExpr, input: unknown, bindings: Record<stri
 
 export function transformError(err: unknown, p: PlacedExpr, rule: string): RouteError {
   if (err instanceof RouteError) return err
-  const e = err as { message?: string; code?: string; position?: number }
-  const at = placeWithin(p, (e.position ?? 1) - 1)
-  const where = `${at.file}:${at.line}:${at.col}`
+  const e = err as { message?: string; code?: string; position?: number; definition?: { name: string; offset: number } }
+  // a failure inside a library definition is placed there, and names the transform that called it
+  const inDefinition = e.definition && p.library?.placeOf(e.definition.name, e.definition.offset)
+  const at = inDefinition || placeWithin(p, (e.position ?? 1) - 1)
+  const where = `${at.file}:${at.line}:${at.col}${inDefinition ? ` ($${e.definition!.name}, called from ${p.at.file}:${p.at.line}:${p.at.col})` : ''}`
   const timeout = e.code === 'D1012'
   const what = timeout ? 'took longer than its time limit' : e.code === 'D1011' ? 'exceeded its recursion limit' : `failed: ${e.message ?? String(err)}`
   return new RouteError(timeout ? 'RE_TRANSFORM_TIMEOUT' : 'RE_TRANSFORM_FAILED', `transform in rule '${rule}' at ${where} ${what}`, { rule, at, cause: err })

@@ -276,6 +276,13 @@ export const H = {
 
   // ---- calls ----
   notCallable: (): never => fallback('a call of a value that is not a function'),
+
+  /** A library definition read as a value: a function of its own arguments (its arity kept: hofs read it) on this runtime. */
+  bindRuntime(fn: (rt: Runtime, ...args: unknown[]) => unknown, rt: Runtime): (...args: unknown[]) => unknown {
+    const bound = (...args: unknown[]): unknown => fn(rt, ...args)
+    Object.defineProperty(bound, 'length', { value: Math.max(0, fn.length - 1) })
+    return bound
+  },
   unexpectedPromise: (): never => fallback('a Promise where the compiler expected none'),
   /** applyInner for a function value (a lambda, a regex, a JavaScript function; `this` = the input). */
   call(f: unknown, args: unknown[], input: unknown): unknown {

@@ -1,8 +1,11 @@
 // Source files → one frozen Ruleset, or the problems that prevent it. Runs at start, on reload and
 // in lint; never per request.
-import { dirname, resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { basename, dirname, resolve } from 'node:path'
 import type { ValidateFunction } from 'ajv'
-import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, type Expr, type Limits } from '../expr/compile.js'
+import { compileExpr, DEFAULT_LIMITS, isExpr, calledFunctions, parseExpr, type Expr, type Limits } from '../expr/compile.js'
+import { definitionProblems, SharedDefinitions, splitDefinitions, variablesIn, type Definition, type Split } from '../expr/library.js'
+import type { Node } from '../expr/scope.js'
 import { placeInText } from '../expr/evaluate.js'
 import { FUNCTION_NAMES } from '../expr/functions.js'
 import { compileFields, compileMatch, compilePaths } from './compile-match.js'
@@ -11,7 +14,7 @@ import { compileSchema, compileSchemaFile } from './compile-schema.js'
 import { regexLiterals, slowRegex } from './lint-regex.js'
 import { expandEnv, expandEnvDeep } from './env.js'
 import { ProblemList, type ProblemCode } from './problems.js'
-import { displayName, isRuleFile, nodeAt, parseSources, placeOf, placeOfText, readFiles, type RuleFiles, type SourceSet, type YamlPath, type YamlSource } from './read.js'
+import { displayName, isRuleFile, nodeAt, parseSources, parseYaml, placeOf, placeOfText, readFiles, type RuleFiles, type SourceSet, type YamlPath, type YamlSource } from './read.js'
 import type { Alias, ErrorWriter, PlacedExpr, RateLimits, RequestStep, ResponseSpec, RetryOn, RetryPolicy, Rule, Ruleset, StepCondition, StreamProgram, Target, Template, Upstream, UpstreamCallSpec } from './ruleset.js'
 import { schemaErrors, validateSource } from './validate.js'
 
@@ -70,6 +73,9 @@ class Compiler {
   /** What this load compiled, for the next one. */
   readonly checked = new Map<string, CheckedExpr>()
 
+  /** The shared definitions (`library:`), read before anything that may call them. */
+  library: SharedDefinitions | null = null
+
   constructor(readonly sources: SourceSet, readonly problems: ProblemList, readonly limits: Limits, readonly reuse: ReadonlyMap<string, CheckedExpr> = new Map()) {
     this.#byPath = new Map(sources.yaml.map((s) => [s.path, s]))
   }
@@ -85,6 +91,7 @@ class Compiler {
       ruleFiles.push(s)
       badRules.set(s, new Set(errors.map((p) => p[1] as number)))
     }
+    this.library = this.loadLibrary(ruleFiles)
     const upstreams = new Map<string, Upstream>()
     const aliases = new Map<string, Alias>()
     const models: { id: string; owned_by: string }[] = []
@@ -170,6 +177,7 @@ class Compiler {
       aliases,
       models,
       vars,
+      library: this.library,
       errorWriters: anyPath ? [...errorWriters, anyPath] : errorWriters,
       limits: { keys: keyLimits, usage: usageExpr, countTokens: tokensAt !== null },
       hash: this.sources.hash,
@@ -191,8 +199,10 @@ class Compiler {
     for (const r of base.refs) if (!r.set) this.problems.warn(placeOf(src, nodeAt(src.doc, ['upstreams', name, 'base'])), 'RE_UNSET_ENV', `environment variable ${r.name} is not set: upstream "${name}" has no base URL`)
     const headers: Record<string, string> = {}
     const secrets: string[] = []
+    const keyHeaders: string[] = []
     for (const [h, raw] of Object.entries<string>(u.headers ?? {})) {
       const { value, refs } = expandEnv(raw)
+      if (refs.length) keyHeaders.push(h.toLowerCase())
       const unset = refs.filter((r) => !r.set)
       for (const r of unset) this.problems.warn(placeOf(src, nodeAt(src.doc, ['upstreams', name, 'headers', h])), 'RE_UNSET_ENV', `environment variable ${r.name} is not set: header "${h}" of upstream "${name}" is not sent`)
       if (unset.length) continue
@@ -205,7 +215,7 @@ class Compiler {
       base: base.value.replace(/\/+$/, ''),
       baseVars: base.refs.map((r) => r.name),
       headers,
-      declaredHeaders: Object.keys(u.headers ?? {}).map((h) => h.toLowerCase()),
+      keyHeaders,
       secrets: secrets.filter((s) => s.length >= 4),
       forward: (u.forward ?? []).map((f: string) => f.toLowerCase()),
       timeouts: { ...DEFAULT_TIMEOUTS, ...(u.timeouts ?? {}) },
@@ -398,11 +408,69 @@ class Compiler {
   }
 
   compileText(text: string, at: { file: string; line: number; col: number }): PlacedExpr | null {
-    const key = `${this.limits.timeoutMs}|${this.limits.maxDepth}|${text}`
-    const c = this.checked.get(key) ?? this.reuse.get(key) ?? checkExpr(text, this.limits)
+    // what it uses of the library is part of what it is: a changed definition compiles its callers again
+    const lib = this.library
+    const key = `${this.limits.timeoutMs}|${this.limits.maxDepth}|${lib ? lib.key(lib.uses(text)) : ''}|${text}`
+    const c = this.checked.get(key) ?? this.reuse.get(key) ?? checkExpr(text, this.limits, lib)
     this.checked.set(key, c)
     for (const p of c.problems) this.problems.error(placeInText(text, at, p.offset), p.code, p.message)
-    return c.expr ? { expr: c.expr, at } : null
+    return c.expr ? (lib ? { expr: c.expr, at, library: lib } : { expr: c.expr, at }) : null
+  }
+
+  /**
+   * `library:` of every rule file: each file a block of `$name := …` definitions, checked like a
+   * transform, and for what a definition may read (its arguments, the other definitions, the functions).
+   */
+  loadLibrary(ruleFiles: YamlSource[]): SharedDefinitions | null {
+    const defs = new Map<string, Definition>()
+    const trees: { file: string; text: string; name: string; split: Split }[] = []
+    for (const src of ruleFiles) {
+      const refs = (src.data as { library?: string | string[] }).library
+      for (const [i, ref] of (refs === undefined ? [] : Array.isArray(refs) ? refs : [refs]).entries()) {
+        const path: YamlPath = Array.isArray(refs) ? ['library', i] : ['library']
+        const file = resolve(dirname(src.path), ref)
+        const text = this.sources.texts.get(file)
+        if (text === undefined || !isFileRef(ref, /\.jsonata$/)) {
+          this.problems.error(placeOf(src, nodeAt(src.doc, path)), 'RE_MISSING_FILE', `library file ${ref} not found in the rules directory (a .jsonata file)`)
+          continue
+        }
+        if (trees.some((t) => t.file === file)) continue
+        this.used.add(file)
+        const at = { file: displayName(file), line: 1, col: 1 }
+        const compiled = compileExpr(text, this.limits)
+        if (!isExpr(compiled)) {
+          for (const e of compiled) this.problems.error(placeInText(text, at, e.offset), 'RE_JSONATA', `${e.code}: ${e.message}`)
+          continue
+        }
+        const split = splitDefinitions(text, parseExpr(text) as Node)
+        if (!Array.isArray(split)) {
+          this.problems.error(placeInText(text, at, split.offset), 'RE_LIBRARY', split.message)
+          continue
+        }
+        trees.push({ file, text, name: at.file, split })
+      }
+    }
+    for (const t of trees) {
+      for (const d of t.split) {
+        const place = placeInText(t.text, { file: t.name, line: 1, col: 1 }, d.offset)
+        const first = defs.get(d.name)
+        if (first) this.problems.error(place, 'RE_DUPLICATE', `definition $${d.name} is already defined in ${first.file}:${placeInText(first.fileText, { file: first.file, line: 1, col: 1 }, first.offset).line}`)
+        else if (BINDINGS.has(d.name) || FUNCTION_NAMES.has(d.name) || JSONATA_BUILTINS.has(d.name)) this.problems.error(place, 'RE_LIBRARY', `$${d.name} is already a ${BINDINGS.has(d.name) ? 'binding' : 'function'}: a definition needs a name of its own`)
+        else defs.set(d.name, { ...d, file: t.name, fileText: t.text, refs: new Set() })
+      }
+    }
+    if (!defs.size) return null
+    const names = new Set(defs.keys())
+    const known = { has: (n: string) => names.has(n) || FUNCTION_NAMES.has(n) || JSONATA_BUILTINS.has(n) }
+    for (const d of defs.values()) {
+      ;(d as { refs: ReadonlySet<string> }).refs = variablesIn(d.node, names)
+      for (const p of definitionProblems(d.node, known)) this.problems.error(placeInText(d.fileText, { file: d.file, line: 1, col: 1 }, p.offset), p.code, p.message)
+      for (const r of regexLiterals(d.text)) {
+        const why = slowRegex(r.re.source, r.re.flags)
+        if (why) this.problems.error(placeInText(d.fileText, { file: d.file, line: 1, col: 1 }, d.offset + r.offset), 'RE_SLOW_REGEX', `/${r.re.source}/ can backtrack catastrophically: ${why}`)
+      }
+    }
+    return new SharedDefinitions(defs, this.limits)
   }
 
   stream(src: YamlSource, path: YamlPath, value: unknown): StreamProgram | null {
@@ -484,12 +552,12 @@ function deepFreeze<T>(o: T): T {
   return o
 }
 
-function checkExpr(text: string, limits: Limits): CheckedExpr {
-  const compiled = compileExpr(text, limits)
+function checkExpr(text: string, limits: Limits, library: SharedDefinitions | null): CheckedExpr {
+  const compiled = compileExpr(text, limits, library)
   if (!isExpr(compiled)) return { expr: null, problems: compiled.map((e) => ({ offset: e.offset, code: 'RE_JSONATA', message: `${e.code}: ${e.message}` })) }
   const problems: CheckedExpr['problems'] = []
   for (const f of calledFunctions(text)) {
-    if (!FUNCTION_NAMES.has(f.name) && !BINDINGS.has(f.name) && !JSONATA_BUILTINS.has(f.name) && !definedIn(text, f.name)) {
+    if (!FUNCTION_NAMES.has(f.name) && !BINDINGS.has(f.name) && !JSONATA_BUILTINS.has(f.name) && !library?.names.has(f.name) && !definedIn(text, f.name)) {
       problems.push({ offset: f.offset, code: 'RE_UNKNOWN_FUNCTION', message: `unknown function $${f.name}` })
     }
   }
@@ -500,18 +568,29 @@ function checkExpr(text: string, limits: Limits): CheckedExpr {
   return { expr: compiled, problems }
 }
 
-// Compiled expressions and RegExps hold internal caches; freezing them would break them.
-const isExprObject = (o: object): boolean => 'evaluate' in o || o instanceof RegExp || typeof o === 'function'
+// Compiled expressions, RegExps and the library (its parse trees hold the RegExps its compiled
+// definitions use) hold internal state; freezing inside them would break them.
+const isExprObject = (o: object): boolean => 'evaluate' in o || o instanceof RegExp || typeof o === 'function' || o instanceof SharedDefinitions
 
-/** One stream program file on its own (explain and tests). */
-export function compileStreamFile(path: string, text: string, limits: Limits = DEFAULT_LIMITS): { program: StreamProgram | null; problems: ProblemList } {
+/** One stream program file on its own (tests), with the library its rules would bind. */
+export function compileStreamFile(path: string, text: string, limits: Limits = DEFAULT_LIMITS, library: SharedDefinitions | null = null): { program: StreamProgram | null; problems: ProblemList } {
   const problems = new ProblemList()
   const sources = parseSources({ dir: dirname(path), files: [{ path, text }], hash: '' }, problems)
   const src = sources.yaml[0]
   if (!src) return { program: null, problems }
   const c = new Compiler(sources, problems, limits)
+  c.library = library
   const program = c.stream(src, [], `./${path.split('/').pop()}`)
   return { program: problems.errors.length ? null : program, problems }
+}
+
+/** One library file on its own (tests, tools), checked as a ruleset's `library:` is. */
+export function compileLibraryFile(path: string, text: string, limits: Limits = DEFAULT_LIMITS): { library: SharedDefinitions | null; problems: ProblemList } {
+  const problems = new ProblemList()
+  const src = parseYaml(resolve(dirname(path), '(library).yaml'), `library: ${JSON.stringify(basename(path))}`, problems)!
+  const c = new Compiler({ dir: dirname(path), yaml: [src], texts: new Map([[resolve(path), text]]), hash: '', files: { dir: dirname(path), files: [{ path, text }], hash: '' } }, problems, limits)
+  const library = c.loadLibrary([src])
+  return { library: problems.errors.length ? null : library, problems }
 }
 
 /** Ruleset.dispatch: built once, so that matching a request tries only the rules its path can match. */

@@ -1,5 +1,5 @@
 // Unknown bindings: a `$name` that is neither a binding the engine passes ($request, $ctx, …), nor a
-// function, nor defined in the expression itself (`$x := …`, a lambda's parameters, `@$x`, `#$i`).
+// function, nor a library definition, nor defined in the expression itself (`$x := …`, a lambda's parameters, `@$x`, `#$i`).
 // JSONata reads an unknown variable as undefined without a word, so `$reqest.model` is silently
 // nothing: lint says where.
 import jsonata from 'jsonata'
@@ -9,7 +9,7 @@ import { BINDINGS, JSONATA_BUILTINS } from './compile.js'
 import type { ProblemList } from './problems.js'
 import type { PlacedExpr, Ruleset } from './ruleset.js'
 
-/** Every compiled expression of a ruleset, once each (rules, pipelines, stream programs, templates). */
+/** Every compiled expression of a ruleset, once each (rules, pipelines, stream programs, templates, error writers). */
 export function expressions(ruleset: Ruleset): PlacedExpr[] {
   const out = new Set<PlacedExpr>()
   const seen = new Set<object>()
@@ -23,6 +23,7 @@ export function expressions(ruleset: Ruleset): PlacedExpr[] {
   }
   walk(ruleset.rules)
   walk((ruleset as { pipelines?: unknown }).pipelines)
+  walk((ruleset as { errorWriters?: unknown }).errorWriters)
   return [...out]
 }
 
@@ -35,14 +36,14 @@ export function lintBindings(ruleset: Ruleset, problems: ProblemList): void {
     const key = `${p.at.file}:${p.at.line}:${p.at.col}`
     if (done.has(key)) continue
     done.add(key)
-    for (const u of unknownVariables(p.expr.source)) {
-      problems.error(placeWithin(p, u.offset), 'RE_UNKNOWN_BINDING', `unknown variable $${u.name}: not a binding (${[...BINDINGS].map((b) => '$' + b).join(', ')}), a function, or defined in this expression`)
+    for (const u of unknownVariables(p.expr.source, ruleset.library?.names)) {
+      problems.error(placeWithin(p, u.offset), 'RE_UNKNOWN_BINDING', `unknown variable $${u.name}: not a binding (${[...BINDINGS].map((b) => '$' + b).join(', ')}), a function, a library definition, or defined in this expression`)
     }
   }
 }
 
-/** Variables an expression reads but neither the engine nor the expression defines. */
-export function unknownVariables(source: string): { name: string; offset: number }[] {
+/** Variables an expression reads but neither the engine, the library nor the expression defines. */
+export function unknownVariables(source: string, library: ReadonlySet<string> = new Set()): { name: string; offset: number }[] {
   let ast: jsonata.ExprNode
   try { ast = jsonata(source).ast() } catch { return [] }
   const defined = new Set<string>()
@@ -62,5 +63,5 @@ export function unknownVariables(source: string): { name: string; offset: number
     for (const [k, v] of Object.entries(node)) if (v && typeof v === 'object') walk(v, k === 'procedure')
   }
   walk(ast)
-  return used.filter((u) => !defined.has(u.name) && !BINDINGS.has(u.name) && !FUNCTION_NAMES.has(u.name) && !JSONATA_BUILTINS.has(u.name))
+  return used.filter((u) => !defined.has(u.name) && !BINDINGS.has(u.name) && !FUNCTION_NAMES.has(u.name) && !JSONATA_BUILTINS.has(u.name) && !library.has(u.name))
 }

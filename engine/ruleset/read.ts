@@ -38,7 +38,7 @@ export interface SourceSet {
   files: RuleFiles
 }
 
-const RULE_KEYS = ['rules', 'upstreams', 'pipelines', 'aliases', 'models', 'vars', 'errors', 'limits']
+const RULE_KEYS = ['rules', 'upstreams', 'pipelines', 'aliases', 'models', 'vars', 'errors', 'limits', 'library']
 
 export const isRuleFile = (s: YamlSource): boolean =>
   s.data !== null && typeof s.data === 'object' && RULE_KEYS.some((k) => k in (s.data as object))

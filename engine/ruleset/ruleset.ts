@@ -2,6 +2,7 @@
 // lint; the request path only reads it.
 import type { ValidateFunction } from 'ajv'
 import type { Expr } from '../expr/compile.js'
+import type { SharedDefinitions } from '../expr/library.js'
 import type { Place } from '../errors.js'
 import type { RuleFiles } from './read.js'
 
@@ -14,6 +15,8 @@ export interface Located<T> {
 export interface PlacedExpr {
   expr: Expr
   at: Place
+  /** The library it may call: where a failure inside a definition is. */
+  library?: SharedDefinitions
 }
 
 export type Predicate = (body: unknown, headers: Record<string, string | string[] | undefined>) => boolean
@@ -67,8 +70,8 @@ export interface Upstream {
   baseVars: string[]
   /** Header name → value; values with unset variables are left out at load. */
   headers: Record<string, string>
-  /** Every header name the upstream declares, sent or not (lower-case): credentials in a client's headers. */
-  declaredHeaders: string[]
+  /** Header names whose values come from the environment, sent or not (lower-case): keys, so credentials in a client's headers too. */
+  keyHeaders: string[]
   /** Header values that came from the environment: masked wherever headers are shown. */
   secrets: string[]
   forward: string[]
@@ -174,6 +177,8 @@ export interface Ruleset {
   aliases: ReadonlyMap<string, Alias>
   models: readonly { id: string; owned_by: string }[]
   vars: Record<string, unknown>
+  /** Shared definitions (`library:`), bound in every transform; null: none. */
+  library: SharedDefinitions | null
   /** `errors:` of every file, in order, the one without a path last: the first whose paths match writes. */
   errorWriters: readonly ErrorWriter[]
   limits: {
