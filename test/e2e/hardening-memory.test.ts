@@ -3,14 +3,19 @@
 // (not a reset), and the cap on an upstream's JSON reply (502 naming the limit and the upstream).
 import t from 'tap'
 import { once } from 'node:events'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { mockUpstream, startEngine, type Engine, type Mock } from '../helpers/server.js'
 
+// The Chat routes' error writer: these tests check the OpenAI-shaped error bodies it writes.
+const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
+
 const RULES = `
+errors:
+  - write: chat-errors.jsonata
 upstreams:
   mock: { base: "\${MEMORY_MOCK_URL}" }
 rules:
@@ -19,7 +24,7 @@ rules:
     reply: { body: '{"size": $length(text)}' }
   - name: json
     match: { method: POST, path: "/json/**" }
-    upstream: { to: mock, path: '{$ctx.path}' }
+    upstream: { to: mock, path: '{raw: $ctx.path}' }
     response:
       body: '{"got": $length(text)}'
 `
@@ -38,6 +43,7 @@ t.before(async () => {
   process.env.MEMORY_MOCK_URL = mock.url
   const dir = mkdtempSync(join(tmpdir(), 're-memory-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
+  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
   engine = await startEngine(dir, { maxBodyBytes: 80_000, bodyBudgetBytes: 100_000, maxUpstreamReplyBytes: 100_000 })
 })
 t.teardown(async () => { await engine.close(); await mock.close() })
@@ -63,7 +69,7 @@ t.test('the body budget: a body that would take the bytes held past it gets 503 
   const body = JSON.stringify({ text: 'x'.repeat(60_000) })
   // A request whose body is on its way holds its declared length from its first byte.
   const first = raw()
-  first.socket.write(`POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.slice(0, 10)}`)
+  first.socket.write(`POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.slice(0, 10)}`)
   while ((await bytesHeld()) < body.length) await new Promise((r) => setImmediate(r))
   t.equal(await bytesHeld(), body.length, 'the first body is counted whole')
 
@@ -87,7 +93,7 @@ t.test('the body budget: a body that would take the bytes held past it gets 503 
 
 t.test('a chunked body over the size limit gets a 413 JSON answer, not a reset', async (t) => {
   const { socket, reply } = raw()
-  socket.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n')
+  socket.write('POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n')
   const chunk = 'x'.repeat(16_000)
   // past the 80,000-byte limit, and still sending when the answer comes
   for (let i = 0; i < 8; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)

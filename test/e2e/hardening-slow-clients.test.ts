@@ -4,14 +4,19 @@
 // and the healthy upstream is not aborted.
 import t from 'tap'
 import { once } from 'node:events'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { mockUpstream, parseSse, startEngine, type Engine, type Mock } from '../helpers/server.js'
 
+// The Chat routes' error writer: these tests check the OpenAI-shaped error bodies it writes.
+const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
+
 const RULES = `
+errors:
+  - write: chat-errors.jsonata
 upstreams:
   mock:
     base: "\${SLOW_MOCK_URL}"
@@ -56,6 +61,7 @@ t.before(async () => {
   process.env.SLOW_MOCK_URL = mock.url
   const dir = mkdtempSync(join(tmpdir(), 're-slow-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
+  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
   engine = await startEngine(dir, { headerTimeoutMs: 300, requestTimeoutMs: 600, maxConnections: 3 })
 })
 t.teardown(async () => { await engine.close(); await mock.close() })
@@ -76,7 +82,7 @@ const bodyOf = (reply: string): any => JSON.parse(reply.slice(reply.indexOf('\r\
 
 t.test('headers that do not arrive within the header deadline: 408 in JSON, connection closed', async (t) => {
   const { socket, reply } = await raw()
-  socket.write('POST /echo HTTP/1.1\r\nhost: x\r\n')
+  socket.write('POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\n')
   const answer = await reply
   t.match(answer, /^HTTP\/1\.1 408 /)
   t.same(bodyOf(answer).error, { message: 'bad input: the request did not arrive in time (its headers within 300 ms, all of it within 600 ms)', type: 'invalid_request_error', param: null, code: 'RE_REQUEST_TIMEOUT' })
@@ -85,7 +91,7 @@ t.test('headers that do not arrive within the header deadline: 408 in JSON, conn
 t.test('a body that trickles past the request deadline: 408 in JSON, and the log says so', async (t) => {
   const logged = engine.logs.length
   const { socket, reply } = await raw()
-  socket.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"a":')
+  socket.write('POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"a":')
   // one byte now and then, never the whole body
   const drip = setInterval(() => socket.write(' '), 100)
   t.teardown(() => clearInterval(drip))
@@ -113,14 +119,14 @@ t.test('past the connection limit, a request is answered 503 with retry-after an
   const held = [await raw(), await raw(), await raw()]
   t.teardown(() => { for (const h of held) h.socket.destroy() })
   const extra = await raw()
-  extra.socket.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}')
+  extra.socket.write('POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\n{}')
   const answer = await extra.reply
   t.match(answer, /^HTTP\/1\.1 503 /)
   t.match(answer, /\r\nretry-after: 1\r\n/)
   t.match(answer, /\r\nconnection: close\r\n/i)
   t.same(bodyOf(answer).error, { message: 'the server is busy: it has as many connections open as its limit (--max-connections); send the request again shortly', type: 'server_error', param: null, code: 'RE_SERVER_BUSY' })
   // one of the connections within the limit still gets its answer
-  held[0]!.socket.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}')
+  held[0]!.socket.write('POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}')
   t.same(bodyOf(await held[0]!.reply), { ok: true })
 })
 
@@ -128,7 +134,7 @@ t.test('a client that stops reading for longer than the upstream idle timeout ge
   const upstreamBlocked = new Promise<void>((r) => { blocked = r })
   const { socket, reply } = await raw()
   socket.pause()
-  socket.write('POST /stream HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}')
+  socket.write('POST /stream HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}')
   await upstreamBlocked
   // The stall itself is what is tested: three times the upstream's 300 ms idle timeout, not reading.
   await new Promise((r) => setTimeout(r, 900))
