@@ -1,7 +1,7 @@
 // Nothing a Chat Completions client sends is lost silently on its way to an upstream, and nothing an
 // upstream answers is lost on its way back (the hardening issue, items 9–12). Through the real server
 // on the shipped rules, against a mock of each upstream: for each case the client's status and exactly
-// what the upstream received (valid against the official schema when ../shared/specs is present).
+// what the upstream received (valid against the official schema, test/fixtures/specs).
 //   9  file and audio parts: mapped where the upstream has an equivalent, else 400 naming the part
 //   10 parameters without an equivalent: mapped, or 400 naming the parameter and the upstream
 //   11 legacy function messages, refusals, a lone system message, tool results split into parts
