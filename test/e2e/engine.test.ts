@@ -1,7 +1,7 @@
 // The engine end to end with generic rules (no shipped pack): every matcher kind, pipelines,
 // aliases, templates, local replies, stream programs over real SSE, and every error path.
 import t from 'tap'
-import { copyFileSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { once } from 'node:events'
 import { connect } from 'node:net'
@@ -9,9 +9,7 @@ import { join } from 'node:path'
 import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { mockUpstream, parseSse, startEngine, type Engine, type Mock } from '../helpers/server.js'
-
-// The assertions below read OpenAI-shaped error bodies: the rules write errors with the shipped Chat writer.
-const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
+import { copyChatWriter } from '../helpers/stream.js'
 
 const RULES = `
 errors:
@@ -137,7 +135,7 @@ t.before(async () => {
   delete process.env.TEST_UNSET_BASE_URL
   const dir = mkdtempSync(join(tmpdir(), 're-engine-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
-  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
+  copyChatWriter(dir)
   // No inbound keys: a web origin may call only when listed.
   engine = await startEngine(dir, { limits: { timeoutMs: 300, maxDepth: 500 }, corsOrigins: ['https://x'] })
 })

@@ -2,7 +2,7 @@
 // refused while draining; a stream still running at the deadline ends with an error frame and its
 // done sentinel rather than a cut connection.
 import t from 'tap'
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,9 +12,7 @@ import { loadRuleset } from '../../engine/ruleset/compile.js'
 import { startServer } from '../../engine/server.js'
 import { MemoryStore } from '../../engine/store/memory.js'
 import { mockUpstream, parseSse } from '../helpers/server.js'
-
-// The assertions read OpenAI-shaped error bodies: the rules write errors with the shipped Chat writer.
-const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
+import { copyChatWriter } from '../helpers/stream.js'
 
 const RULES = `
 errors:
@@ -43,7 +41,7 @@ t.test('draining: readyz 503, new requests refused, the deadline ends a stream c
   process.env.DRAIN_MOCK_URL = mock.url
   const dir = mkdtempSync(join(tmpdir(), 're-drain-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
-  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
+  copyChatWriter(dir)
   const { ruleset } = await loadRuleset(dir)
   const server = await startServer({
     host: '127.0.0.1', port: 0, holder: { current: ruleset!, lastError: null, reloads: 0 }, store: new MemoryStore(),

@@ -3,15 +3,13 @@
 // (not a reset), and the cap on an upstream's JSON reply (502 naming the limit and the upstream).
 import t from 'tap'
 import { once } from 'node:events'
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { mockUpstream, startEngine, type Engine, type Mock } from '../helpers/server.js'
-
-// The Chat routes' error writer: these tests check the OpenAI-shaped error bodies it writes.
-const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
+import { copyChatWriter } from '../helpers/stream.js'
 
 const RULES = `
 errors:
@@ -43,7 +41,7 @@ t.before(async () => {
   process.env.MEMORY_MOCK_URL = mock.url
   const dir = mkdtempSync(join(tmpdir(), 're-memory-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
-  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
+  copyChatWriter(dir)
   engine = await startEngine(dir, { maxBodyBytes: 80_000, bodyBudgetBytes: 100_000, maxUpstreamReplyBytes: 100_000 })
 })
 t.teardown(async () => { await engine.close(); await mock.close() })

@@ -3,7 +3,7 @@
 // --workers reloading together.
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -12,9 +12,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { Agent, request } from 'undici'
 import { serveCli } from '../helpers/cli-server.js'
 import { mockUpstream, parseSse, type Mock } from '../helpers/server.js'
-
-// The Chat routes' error writer: these tests check the OpenAI-shaped error bodies it writes.
-const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
+import { copyChatWriter } from '../helpers/stream.js'
 
 const rules = (says: string) => `
 errors:
@@ -60,7 +58,7 @@ t.teardown(() => mock.close())
 function rulesDir(says = 'one'): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 're-ops-'))
   writeFileSync(join(dir, 'rules.yaml'), rules(says))
-  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
+  copyChatWriter(dir)
   return { dir, file: join(dir, 'rules.yaml') }
 }
 

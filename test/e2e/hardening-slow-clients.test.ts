@@ -4,15 +4,13 @@
 // and the healthy upstream is not aborted.
 import t from 'tap'
 import { once } from 'node:events'
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { mockUpstream, parseSse, startEngine, type Engine, type Mock } from '../helpers/server.js'
-
-// The Chat routes' error writer: these tests check the OpenAI-shaped error bodies it writes.
-const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
+import { copyChatWriter } from '../helpers/stream.js'
 
 const RULES = `
 errors:
@@ -61,7 +59,7 @@ t.before(async () => {
   process.env.SLOW_MOCK_URL = mock.url
   const dir = mkdtempSync(join(tmpdir(), 're-slow-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
-  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
+  copyChatWriter(dir)
   engine = await startEngine(dir, { headerTimeoutMs: 300, requestTimeoutMs: 600, maxConnections: 3 })
 })
 t.teardown(async () => { await engine.close(); await mock.close() })

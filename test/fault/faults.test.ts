@@ -3,12 +3,13 @@
 // retry-after, 5xx, in-band errors before the first frame), fallbacks to a second upstream, the
 // concurrent-call limit, and a client disconnect reaching the upstream.
 import t from 'tap'
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { mockUpstream, parseSse, startEngine, type Engine, type Mock, type Seen } from '../helpers/server.js'
+import { copyChatWriter } from '../helpers/stream.js'
 
 const PROGRAM = `
         done: "[DONE]"
@@ -17,9 +18,6 @@ const PROGRAM = `
           bad: { fail: '{"message": "in-band: " & msg, "status": status}' }
           "*": {}
         error: { emit: '{"text": "[error] " & $error.message}' }`
-
-// The assertions read OpenAI-shaped error bodies: the rules write errors with the shipped Chat writer.
-const CHAT_WRITER = new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url).pathname
 
 const RULES = `
 errors:
@@ -113,7 +111,7 @@ t.before(async () => {
   process.env.REFUSED_URL = refusedUrl
   const dir = mkdtempSync(join(tmpdir(), 're-faults-'))
   writeFileSync(join(dir, 'rules.yaml'), RULES)
-  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
+  copyChatWriter(dir)
   engine = await startEngine(dir)
 })
 t.teardown(async () => { await engine.close(); await flaky.close(); await backup.close() })

@@ -1,7 +1,7 @@
 // Runs a stream program file over an SSE transcript exactly as the engine does (same decoder,
 // same runtime), cutting the bytes into network chunks at the given offsets.
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { copyFileSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { compileStreamFile } from '../../engine/ruleset/compile.js'
 import { formatProblem } from '../../engine/ruleset/problems.js'
@@ -36,6 +36,11 @@ export interface StreamResult {
 
 /** Writes errors as the shipped Chat routes do (rules/30-chat.yaml `errors:`). */
 export const CHAT_WRITER = fileURLToPath(new URL('../../rules/transforms/errors/chat.jsonata', import.meta.url))
+
+/** The Chat error writer into a test's rules folder, as `chat-errors.jsonata` (rules name it in `errors:`). */
+export function copyChatWriter(dir: string): void {
+  copyFileSync(CHAT_WRITER, join(dir, 'chat-errors.jsonata'))
+}
 
 /** `writer`: the error writer file that writes failures, as a route's `errors:` would (default: the Chat writer; null: none, the neutral body). */
 export async function runStream(programPath: string, sse: string | Uint8Array, opts: RunOptions & { split?: number[]; writer?: string | null } = {}): Promise<StreamResult> {
